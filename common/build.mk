@@ -1,0 +1,65 @@
+# common/build.mk — the one place build flags live.
+#
+# Included by every chapter's Makefile (which sets PROGRAMS first) and by
+# tests/Makefile. Objects go to .build/VARIANT/, binaries stay in the chapter
+# folder (./server, ./client) where the README's commands expect them.
+#
+#   make                          optimised build (the default)
+#   make SANITIZE=address,undefined   the same sources with sanitizers
+#   make SANITIZE=thread              ThreadSanitizer
+#
+# Switching SANITIZE relinks every binary (see VARIANT_STAMP below).
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+comma := ,
+
+CXX ?= g++
+CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -Werror -MMD -MP -pthread
+LDFLAGS := -pthread
+ifneq ($(strip $(SANITIZE)),)
+  CXXFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+VARIANT := $(if $(strip $(SANITIZE)),$(subst $(comma),-,$(strip $(SANITIZE))),release)
+BUILD := $(ROOT)/.build/$(VARIANT)
+
+# One file holding the variant last linked; rewritten only when it changes,
+# so binaries depending on it relink exactly when SANITIZE changes.
+VARIANT_STAMP := $(ROOT)/.build/variant
+$(shell mkdir -p $(ROOT)/.build && \
+  [ "$$(cat $(VARIANT_STAMP) 2>/dev/null)" = "$(VARIANT)" ] || echo "$(VARIANT)" > $(VARIANT_STAMP))
+
+# common/ as a static library.
+LIBNET := $(BUILD)/libnet.a
+COMMON_OBJ := $(patsubst $(ROOT)/common/%.cpp,$(BUILD)/common/%.o,$(wildcard $(ROOT)/common/*.cpp))
+
+$(LIBNET): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/common/%.o: $(ROOT)/common/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+-include $(COMMON_OBJ:.o=.d)
+
+# A chapter: each name in PROGRAMS is built from NAME.cpp in the folder.
+ifdef PROGRAMS
+.DEFAULT_GOAL := all
+CHAPTER := $(notdir $(CURDIR))
+CHAPTER_OBJ := $(PROGRAMS:%=$(BUILD)/$(CHAPTER)/%.o)
+
+all: $(PROGRAMS)
+
+$(PROGRAMS): %: $(BUILD)/$(CHAPTER)/%.o $(LIBNET) $(VARIANT_STAMP)
+	$(CXX) $(LDFLAGS) $< $(LIBNET) -o $@
+
+$(BUILD)/$(CHAPTER)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -I$(ROOT)/common -c $< -o $@
+
+clean:
+	rm -f $(PROGRAMS)
+
+-include $(CHAPTER_OBJ:.o=.d)
+.PHONY: all clean
+endif

@@ -1,0 +1,150 @@
+// common/cli.cpp — see cli.hpp.
+#include "cli.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <system_error>
+
+#include "address.hpp"
+
+namespace net {
+
+namespace {
+
+template <typename Number>
+Number parse_number(const std::string& name, const std::string& text, Number min, Number max) {
+  Number value{};
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end) {
+    throw UsageError("invalid value for " + name + ": '" + text + "' is not a number");
+  }
+  if (value < min || value > max) {
+    throw UsageError("invalid value for " + name + ": '" + text + "' (allowed " +
+                     std::to_string(min) + " to " + std::to_string(max) + ")");
+  }
+  return value;
+}
+
+}  // namespace
+
+Cli::Cli(std::string program, std::string summary)
+    : program_(std::move(program)), summary_(std::move(summary)) {
+  option("--host", host, "HOST", "address or name to use (default 127.0.0.1; ::1 for IPv6)");
+  options_.push_back({"--port", "PORT", "TCP/UDP port (default 20000; 0 picks a free one)",
+                      [this](const std::string& text) {
+                        try {
+                          port = parse_port(text);
+                        } catch (const std::invalid_argument& e) {
+                          throw UsageError(e.what());
+                        }
+                      }});
+  flag("--help", help_, "show this help and exit");
+}
+
+void Cli::flag(const std::string& name, bool& target, const std::string& help) {
+  options_.push_back({name, "", help, [&target](const std::string&) { target = true; }});
+}
+
+void Cli::option(const std::string& name, std::string& target, const std::string& metavar,
+                 const std::string& help) {
+  options_.push_back({name, metavar, help, [&target](const std::string& v) { target = v; }});
+}
+
+void Cli::option(const std::string& name, int& target, const std::string& metavar,
+                 const std::string& help, int min, int max) {
+  options_.push_back({name, metavar, help, [&target, name, min, max](const std::string& v) {
+                        target = parse_number(name, v, min, max);
+                      }});
+}
+
+void Cli::option(const std::string& name, double& target, const std::string& metavar,
+                 const std::string& help, double min, double max) {
+  options_.push_back({name, metavar, help, [&target, name, min, max](const std::string& v) {
+                        target = parse_number(name, v, min, max);
+                      }});
+}
+
+void Cli::rest(const std::string& metavar, std::vector<std::string>& target,
+               const std::string& help) {
+  rest_metavar_ = metavar;
+  rest_help_ = help;
+  rest_ = &target;
+}
+
+bool Cli::parse(int argc, char** argv) {
+  bool options_done = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (options_done || !word.starts_with("-") || word == "-") {
+      if (rest_ == nullptr) throw UsageError("unexpected argument '" + word + "'");
+      rest_->push_back(word);
+      continue;
+    }
+    if (word == "--") {
+      options_done = true;
+      continue;
+    }
+    const auto equals = word.find('=');
+    const std::string name = word.substr(0, equals);
+    const Option* found = nullptr;
+    for (const Option& candidate : options_) {
+      if (candidate.name == name) found = &candidate;
+    }
+    if (found == nullptr) throw UsageError("unknown option '" + name + "'");
+    if (found->metavar.empty()) {
+      if (equals != std::string::npos) throw UsageError(name + " takes no value");
+      found->set("");
+    } else if (equals != std::string::npos) {
+      found->set(word.substr(equals + 1));
+    } else if (i + 1 < argc) {
+      found->set(argv[++i]);
+    } else {
+      throw UsageError(name + " needs a value (" + found->metavar + ")");
+    }
+  }
+  if (help_) std::cout << usage() << std::flush;
+  return !help_;
+}
+
+std::string Cli::usage() const {
+  std::string text = "usage: " + program_ + " [options]";
+  if (rest_ != nullptr) text += " [" + rest_metavar_ + " ...]";
+  text += "\n" + summary_ + "\n\noptions:\n";
+  for (const Option& option : options_) {
+    std::string left = "  " + option.name + (option.metavar.empty() ? "" : " " + option.metavar);
+    if (left.size() < 24) left.resize(24, ' ');
+    else left += "\n" + std::string(24, ' ');
+    text += left + option.help + "\n";
+  }
+  if (rest_ != nullptr) text += "\n  " + rest_metavar_ + ": " + rest_help_ + "\n";
+  return text;
+}
+
+int run_main(Cli& cli, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    if (!cli.parse(argc, argv)) return 0;
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n" << cli.usage() << std::flush;
+    return 2;
+  }
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+void for_each_message(const std::vector<std::string>& messages,
+                      const std::function<void(const std::string&)>& send) {
+  if (!messages.empty()) {
+    for (const std::string& message : messages) send(message);
+    return;
+  }
+  std::string line;
+  while (std::getline(std::cin, line)) send(line);
+}
+
+}  // namespace net

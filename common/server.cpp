@@ -1,0 +1,160 @@
+// common/server.cpp — see server.hpp.
+#include "server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "error.hpp"
+#include "socket.hpp"
+#include "stop.hpp"
+
+namespace net {
+
+BaseServer::BaseServer(const Endpoint& server_address, HandlerFactory handler_factory,
+                       bool bind_and_activate)
+    : socket_(open_socket(server_address.family(), SOCK_STREAM | SOCK_NONBLOCK)),
+      server_address_(server_address),
+      handler_factory_(std::move(handler_factory)) {
+  // The listener is non-blocking: when several threads wait on it (chapter
+  // 06) and one connection arrives, the losers get EAGAIN instead of
+  // sleeping inside accept() where no stop request could reach them.
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
+  wake_read_.reset(fds[0]);
+  wake_write_.reset(fds[1]);
+  if (bind_and_activate) {
+    server_bind();
+    server_activate();
+  }
+}
+
+BaseServer::~BaseServer() { server_close(); }
+
+void BaseServer::server_bind() {
+  if (allow_reuse_address) set_int_option(fileno(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+  bind_to(fileno(), server_address_);
+  server_address_ = local_endpoint(fileno());  // port 0 became a real port
+}
+
+void BaseServer::server_activate() { listen_on(fileno(), server_address_, request_queue_size); }
+
+void BaseServer::server_close() {
+  if (!socket_) return;
+  socket_.reset();
+  // A Unix socket leaves a file behind; the next bind() would fail on it.
+  if (server_address_.family() == AF_UNIX) {
+    const std::string text = to_string(server_address_);
+    if (text.size() > 5) ::unlink(text.c_str() + 5);  // skip "unix:"
+  }
+}
+
+void BaseServer::serve_forever() {
+  pollfd fds[3] = {{fileno(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+  for (;;) {
+    if (stop_requested()) return;
+    const int n = ::poll(fds, 3, -1);
+    if (n == -1 && errno == EINTR) continue;
+    if (n == -1) throw_error("poll", "");
+    if (fds[1].revents != 0 || fds[2].revents != 0) return;  // shutdown() or a signal
+    handle_request_noblock();
+  }
+}
+
+void BaseServer::shutdown() {
+  [[maybe_unused]] ssize_t n = ::write(wake_write_.get(), "!", 1);
+}
+
+bool BaseServer::handle_request() {
+  pollfd fds[2] = {{fileno(), POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+  const int ms = timeout ? static_cast<int>(timeout->count()) : -1;
+  for (;;) {
+    if (stop_requested()) return false;
+    const int n = ::poll(fds, 2, ms);
+    if (n == -1 && errno == EINTR) continue;
+    if (n == -1) throw_error("poll", "");
+    if (fds[1].revents != 0) return false;
+    if (n == 0) {
+      handle_timeout();
+      return true;
+    }
+    if (handle_request_noblock()) return true;
+    // Readable but nothing to accept (the client already left): wait again.
+  }
+}
+
+bool BaseServer::handle_request_noblock() {
+  Endpoint client_address;
+  client_address.length = sizeof client_address.storage;
+  // get_request(): accept4 without SOCK_NONBLOCK, so the connection is a
+  // plain blocking socket whatever the listener is.
+  UniqueFd request{::accept4(fileno(), client_address.addr(), &client_address.length, SOCK_CLOEXEC)};
+  if (!request) {
+    // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
+    // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
+    // must not end the server; log it and carry on.
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
+      return false;
+    }
+    log_line(std::string("error: accept: ") + std::generic_category().message(errno));
+    return false;
+  }
+  if (verify_request(request, client_address)) {
+    try {
+      process_request(std::move(request), client_address);
+    } catch (...) {
+      handle_error(client_address, std::current_exception());
+    }
+  }
+  return true;  // a request that fails verify_request is closed here
+}
+
+bool BaseServer::verify_request(const UniqueFd&, const Endpoint&) { return true; }
+
+void BaseServer::process_request(UniqueFd request, const Endpoint& client_address) {
+  handle_one(std::move(request), client_address);
+}
+
+void BaseServer::finish_request(UniqueFd request, const Endpoint& client_address) {
+  std::unique_ptr<RequestHandler> handler =
+      handler_factory_(std::move(request), client_address, *this);
+  handler->setup();
+  try {
+    handler->handle();
+  } catch (...) {
+    handler->finish();
+    throw;
+  }
+  handler->finish();
+  // shutdown_request(): the handler owns the connection; destroying it closes it.
+}
+
+void BaseServer::handle_one(UniqueFd request, const Endpoint& client_address) {
+  try {
+    finish_request(std::move(request), client_address);
+  } catch (...) {
+    handle_error(client_address, std::current_exception());
+  }
+}
+
+void BaseServer::handle_error(const Endpoint& client_address, const std::exception_ptr& error) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  log_line("error: request from " + to_string(client_address) + ": " + what);
+}
+
+void BaseServer::handle_timeout() {
+  log_line("timed out: no request within the timeout");
+}
+
+}  // namespace net

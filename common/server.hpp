@@ -1,0 +1,123 @@
+// common/server.hpp — Python's socketserver shape in C++.
+//
+// Teaches (chapter 02): a server is two objects. The *server* owns the
+// listening socket and decides when and where a request is handled; the
+// *request handler* is made fresh for each connection and holds what to do
+// with it. The names are Python's, so the notes read straight across:
+//
+//   serve_forever()                  loop: wait -> get_request -> verify_request
+//     -> process_request             (the hook 04/05/06 override: thread, fork...)
+//       -> finish_request            makes the handler: setup(), handle(), finish()
+//       -> shutdown_request          closes the connection
+//     handle_error() if anything threw; the loop goes on
+//
+// process_request is synchronous here: one request at a time. The threading,
+// forking and pool policies are the lessons of chapters 04-06 and live there.
+//
+// Stopping: serve_forever() returns when SIGINT/SIGTERM arrive (stop.hpp) or
+// shutdown() is called from another thread. Python's serve_forever polls
+// every poll_interval seconds; ours sleeps in poll() on the listener and the
+// two wake-up pipes, so it reacts at once and burns no CPU while idle.
+//
+// See also: 02_sync_server/README.md (the mapping table), tests/test_server.cpp.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "address.hpp"
+#include "fd.hpp"
+
+namespace net {
+
+class BaseServer;
+
+// BaseRequestHandler: one object per request, built with the request (the
+// connected socket), the client's address and the server.
+class RequestHandler {
+ public:
+  // The members keep Python's attribute names (self.request, ...), public as
+  // in Python, so a handler reads like the notes.
+  RequestHandler(UniqueFd conn, const Endpoint& peer, BaseServer& owner)
+      : request(std::move(conn)), client_address(peer), server(owner) {}
+  virtual ~RequestHandler() = default;
+
+  virtual void setup() {}
+  virtual void handle() = 0;
+  virtual void finish() {}
+
+  UniqueFd request;  // the connection: owned here, closed by shutdown_request
+  const Endpoint client_address;
+  BaseServer& server;
+};
+
+// What Python gets from the handler *class*: a way to build one handler.
+using HandlerFactory =
+    std::function<std::unique_ptr<RequestHandler>(UniqueFd, const Endpoint&, BaseServer&)>;
+
+// handler_class<EchoHandler>() is the C++ for passing the class EchoHandler.
+template <typename Handler>
+HandlerFactory handler_class() {
+  return [](UniqueFd request, const Endpoint& client, BaseServer& server) {
+    return std::make_unique<Handler>(std::move(request), client, server);
+  };
+}
+
+// TCPServer and UnixStreamServer in one class: the address family decides.
+class BaseServer {
+ public:
+  // Creates the socket; with bind_and_activate, also binds and listens
+  // (Python's TCPServer(server_address, RequestHandlerClass, bind_and_activate)).
+  BaseServer(const Endpoint& server_address, HandlerFactory handler_factory,
+             bool bind_and_activate = true);
+  virtual ~BaseServer();  // server_close(): the C++ for Python's `with` block
+  BaseServer(const BaseServer&) = delete;
+  BaseServer& operator=(const BaseServer&) = delete;
+
+  void server_bind();      // bind(), then learn the real address (port 0 -> a port)
+  void server_activate();  // listen(request_queue_size)
+  void server_close();     // close the listener; remove a Unix socket file
+
+  // Handles requests until SIGINT/SIGTERM or shutdown().
+  void serve_forever();
+  // Asks serve_forever() to return; safe from any thread (not from a handler
+  // running inside serve_forever's own thread before it returns, as in Python).
+  void shutdown();
+  // Waits up to `timeout` for one request and handles it; if none comes,
+  // calls handle_timeout(). Returns false if stopped by a signal instead.
+  bool handle_request();
+
+  int fileno() const noexcept { return socket_.get(); }
+  const Endpoint& server_address() const noexcept { return server_address_; }
+
+  // Class attributes in Python; set them before server_bind/serve_forever.
+  bool allow_reuse_address = false;  // SO_REUSEADDR (chapter 07)
+  int request_queue_size = 5;        // the listen() backlog
+  std::optional<std::chrono::milliseconds> timeout;  // for handle_request only
+
+ protected:
+  // The hooks, as in Python. Override them to change the policy.
+  virtual bool verify_request(const UniqueFd& request, const Endpoint& client_address);
+  virtual void process_request(UniqueFd request, const Endpoint& client_address);
+  virtual void handle_error(const Endpoint& client_address, const std::exception_ptr& error);
+  virtual void handle_timeout();
+
+  // Builds the handler and runs setup/handle/finish (finish runs even if
+  // handle throws). The connection is closed when this returns.
+  void finish_request(UniqueFd request, const Endpoint& client_address);
+  // finish_request wrapped in "log and carry on": what a server runs per request.
+  void handle_one(UniqueFd request, const Endpoint& client_address);
+
+  UniqueFd socket_;  // the listening socket
+
+ private:
+  bool handle_request_noblock();  // accept one (if any) and process it
+  Endpoint server_address_;
+  HandlerFactory handler_factory_;
+  UniqueFd wake_read_, wake_write_;  // shutdown() writes here
+};
+
+}  // namespace net

@@ -1,0 +1,74 @@
+// common/socket.cpp — see socket.hpp.
+#include "socket.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "error.hpp"
+
+namespace net {
+
+UniqueFd open_socket(int family, int type) {
+  UniqueFd fd{::socket(family, type | SOCK_CLOEXEC, 0)};
+  if (!fd) throw_error("socket", "");
+  return fd;
+}
+
+void bind_to(int fd, const Endpoint& endpoint) {
+  if (::bind(fd, endpoint.addr(), endpoint.length) == -1) throw_error("bind", to_string(endpoint));
+}
+
+void listen_on(int fd, const Endpoint& endpoint, int backlog) {
+  if (::listen(fd, backlog) == -1) throw_error("listen", to_string(endpoint));
+}
+
+UniqueFd connect_to(const Endpoint& endpoint, int type) {
+  UniqueFd fd = open_socket(endpoint.family(), type);
+  // connect() interrupted by a signal keeps connecting in the background;
+  // the portable way to wait for it would be poll(POLLOUT). Our clients
+  // install no handlers, so EINTR cannot happen here.
+  if (::connect(fd.get(), endpoint.addr(), endpoint.length) == -1) {
+    throw_error("connect", to_string(endpoint));
+  }
+  return fd;
+}
+
+UniqueFd connect_to(const std::string& host, std::uint16_t port, int type) {
+  const std::vector<Endpoint> endpoints = resolve(host, port, type);
+  for (std::size_t i = 0;; ++i) {
+    try {
+      return connect_to(endpoints[i], type);
+    } catch (const std::system_error&) {
+      if (i + 1 == endpoints.size()) throw;  // the last one: report it
+    }
+  }
+}
+
+void set_int_option(int fd, int level, int name, int value, const char* label) {
+  if (::setsockopt(fd, level, name, &value, sizeof value) == -1) throw_error("setsockopt", label);
+}
+
+int get_int_option(int fd, int level, int name, const char* label) {
+  int value = 0;
+  socklen_t length = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &length) == -1) throw_error("getsockopt", label);
+  return value;
+}
+
+void announce_listening(int listener) {
+  std::printf("listening on %s\n", to_string(local_endpoint(listener)).c_str());
+  std::fflush(stdout);
+}
+
+void log_line(std::string_view line) {
+  std::string text(line);
+  text += '\n';
+  // One write() per line: stderr is unbuffered, but two calls could interleave.
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+}
+
+}  // namespace net

@@ -1,0 +1,51 @@
+// common/socket.hpp — the socket calls, each with its error checked.
+//
+// Teaches: the same steps chapter 01 writes out by hand (socket, bind,
+// listen, connect), now with ownership in a UniqueFd and a failure thrown as
+// "CALL ADDRESS: REASON". Nothing is hidden: each function is one call plus
+// its error check, named after the call.
+//
+//   net::UniqueFd listener = net::open_socket(endpoint.family(), SOCK_STREAM);
+//   net::bind_to(listener.get(), endpoint);
+//   net::listen_on(listener.get(), endpoint, 5);
+//   net::announce_listening(listener.get());   // "listening on 127.0.0.1:PORT"
+//
+// See also: tests/test_socket.cpp.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "address.hpp"
+#include "fd.hpp"
+
+namespace net {
+
+// socket(family, type | SOCK_CLOEXEC, 0).
+UniqueFd open_socket(int family, int type);
+
+// bind(); the error names the address: "bind 127.0.0.1:20000: ...".
+void bind_to(int fd, const Endpoint& endpoint);
+
+// listen(); `endpoint` only names the address in an error.
+void listen_on(int fd, const Endpoint& endpoint, int backlog);
+
+// Connects a new socket of `type` to the first address of host:port that
+// accepts; throws "connect HOST:PORT: REASON" with the last address tried.
+UniqueFd connect_to(const std::string& host, std::uint16_t port, int type = SOCK_STREAM);
+UniqueFd connect_to(const Endpoint& endpoint, int type = SOCK_STREAM);
+
+// setsockopt / getsockopt for int-valued options; `label` names the option
+// in an error ("setsockopt SO_REUSEADDR: ...").
+void set_int_option(int fd, int level, int name, int value, const char* label);
+int get_int_option(int fd, int level, int name, const char* label);
+
+// Prints "listening on ADDRESS" (the real port, after bind) on stdout and
+// flushes at once: the one line a harness waits for.
+void announce_listening(int listener);
+
+// Writes `line` plus a newline to stderr in one write(), so lines from
+// several threads or processes never interleave.
+void log_line(std::string_view line);
+
+}  // namespace net

@@ -1,0 +1,59 @@
+// common/stream_handler.cpp — see stream_handler.hpp.
+#include "stream_handler.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "socket.hpp"
+
+namespace net {
+
+void StreamRequestHandler::setup() {
+  std::string line = "connection from " + to_string(client_address);
+  if (disable_nagle_algorithm && client_address.family() != AF_UNIX) {
+    set_int_option(request.get(), IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+    // Read it back, so the log shows what the kernel really has.
+    if (get_int_option(request.get(), IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY") != 0) {
+      line += " (TCP_NODELAY on)";
+    }
+  }
+  log_line(line);
+  rfile.emplace(request.get(), max_line, timeout);
+  wfile = Wfile{request.get(), timeout};
+}
+
+void LineEchoHandler::handle() {
+  std::string line;
+  for (;;) {
+    switch (rfile->read_line(line)) {
+      case LineStatus::line:
+        if (wfile.write(line) != IoStatus::ok) return;  // the client left mid-reply
+        break;
+      case LineStatus::eof:
+      case LineStatus::stopped:
+        return;
+      case LineStatus::timed_out:
+        log_line("timed out: " + to_string(client_address) + " sent nothing for " +
+                 std::to_string(timeout->count()) + " ms, closing");
+        return;
+      case LineStatus::too_long:
+        throw std::length_error("line longer than " + std::to_string(max_line) +
+                                " bytes, closing the connection");
+      case LineStatus::reset:
+        throw std::runtime_error("connection reset by peer");
+    }
+  }
+}
+
+void add_stream_options(Cli& cli, StreamOptions& options) {
+  cli.option("--timeout", options.timeout_seconds, "S",
+             "close a connection idle for S seconds (default: never)", 0.001, 86400);
+  cli.option("--max-line", options.max_line, "N",
+             "longest line accepted, in bytes (default 65536)", 1, 1 << 24);
+  cli.flag("--nodelay", options.nodelay, "set TCP_NODELAY on each connection (no Nagle)");
+}
+
+}  // namespace net
