@@ -125,12 +125,10 @@ std::string Cli::usage() const {
 int run_main(Cli& cli, int argc, char** argv, const std::function<int()>& body) {
   try {
     if (!cli.parse(argc, argv)) return 0;
+    return body();  // may throw UsageError too, for checks across options
   } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << "\n" << cli.usage() << std::flush;
     return 2;
-  }
-  try {
-    return body();
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""02_sync_server/reference.py -- socketserver itself, as the notes use it.
+
+Run:  python3 reference.py server [--handler upper] [--once [--timeout 1]] [--unix PATH]
+      python3 reference.py client [--unix PATH] hello world
+The same contract as ./server and ./client, so tests/ runs against both.
+Fixed from the notes: the upper handler reads up to a newline or EOF instead
+of trusting one recv() to hold one message; errors are one log line.
+"""
+import os
+import socket
+import socketserver
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import contract  # noqa: E402
+
+
+class EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        contract.log(f"connection from {contract.format_address(self.client_address)}")
+        while True:
+            data = self.request.recv(8192)
+            if not data:
+                return
+            self.request.sendall(data)
+
+
+class UpperHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        contract.log(f"connection from {contract.format_address(self.client_address)}")
+        message = b""
+        while b"\n" not in message and len(message) < 1024:
+            data = self.request.recv(1024 - len(message))
+            if not data:
+                break
+            message += data
+        message = message.split(b"\n")[0].strip().upper()
+        contract.log(f"{contract.format_address(self.client_address)} wrote {len(message)} bytes")
+        self.request.sendall(message)
+
+
+class Reporting:
+    """What both server classes below change: one-line errors and timeouts,
+    and a Unix socket file removed on close."""
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        contract.log(f"error: request from {contract.format_address(client_address)}: {error}")
+
+    def handle_timeout(self):
+        contract.log("timed out: no client within the timeout (handle_timeout)")
+
+    def server_close(self):
+        super().server_close()
+        if isinstance(self.server_address, str):
+            os.unlink(self.server_address)
+
+
+def server(argv):
+    p = contract.parser("server", "socketserver: a synchronous server and a request handler.")
+    p.add_argument("--handler", choices=["echo", "upper"], default="echo")
+    p.add_argument("--once", action="store_true", help="serve one request, then exit")
+    p.add_argument("--timeout", type=contract.positive, help="with --once: give up after S seconds")
+    p.add_argument("--unix", metavar="PATH", help="listen on a Unix stream socket")
+    args = p.parse_args(argv)
+    if args.timeout and not args.once:
+        p.error("--timeout goes with --once")
+    handler = EchoHandler if args.handler == "echo" else UpperHandler
+    if args.unix:
+        base, family, address = socketserver.UnixStreamServer, socket.AF_UNIX, args.unix
+    else:
+        base = socketserver.TCPServer
+        family, address = contract.resolve(args.host, args.port)
+    server_class = type("Server", (Reporting, base), {"address_family": family})
+    with contract.failing("bind", address):
+        server = server_class(address, handler)
+    with server:
+        contract.announce(server.socket)
+        if args.once:
+            server.timeout = args.timeout
+            server.handle_request()
+        else:
+            server.serve_forever()
+
+
+def client(argv):
+    p = contract.parser("client", "Send each MESSAGE on its own connection; print the reply.")
+    p.add_argument("--unix", metavar="PATH", help="connect to a Unix stream socket")
+    p.add_argument("message", nargs="*")
+    args = p.parse_args(argv)
+    for message in contract.messages(args.message):
+        if args.unix:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with contract.failing("connect", args.unix):
+                sock.connect(args.unix)
+        else:
+            sock = contract.connect(args.host, args.port)
+        with sock:
+            sock.sendall(message.encode("utf-8", "surrogateescape"))
+            sock.shutdown(socket.SHUT_WR)  # "that was all": the server sees EOF
+            reply = b"".join(iter(lambda: sock.recv(8192), b""))
+        sys.stdout.buffer.write(reply + b"\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    contract.main({"server": server, "client": client})

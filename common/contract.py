@@ -1,0 +1,159 @@
+"""common/contract.py -- the command-line contract, for the reference.py files.
+
+Every chapter's reference.py is a short Python program that does what the
+notes' program does, corrected, behind the same command line as the C++
+binaries, so one black-box test suite runs against both. This module holds
+the parts of that contract every reference.py needs (the C++ twin is
+cli.hpp, stop.hpp and socket.hpp):
+
+    --host/--port/--help, "error: ..." plus usage and exit 2   -> parser()
+    "listening on 127.0.0.1:PORT", flushed                     -> announce()
+    one flushed line per event on stderr                       -> log()
+    SIGINT/SIGTERM: unwind and exit 0                          -> run()
+    "error: bind 127.0.0.1:20000: Address already in use", 1   -> failing(), run()
+    MESSAGE arguments, or stdin lines                          -> messages()
+
+Python standard library only.
+"""
+
+import argparse
+import contextlib
+import signal
+import socket
+import sys
+
+
+class Stop(BaseException):
+    """Raised by the SIGINT/SIGTERM handler. A BaseException, like
+    KeyboardInterrupt, so socketserver's handle_error() does not swallow it."""
+
+
+class Failure(Exception):
+    """A run-time failure, already worded "CALL ADDRESS: REASON"."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"error: {message}\n{self.format_usage()}")
+        sys.exit(2)
+
+
+def _port(text):
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"invalid port '{text}' (expected 0-65535)")
+    return int(text)
+
+
+def parser(prog, description):
+    """An ArgumentParser with --host and --port, that exits 2 on a bad option."""
+    p = _Parser(prog=prog, description=description)
+    p.add_argument("--host", default="127.0.0.1", help="address or name (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=20000, help="port (default 20000; 0: any free)")
+    return p
+
+
+def positive(text):
+    """An argparse type: a number of seconds greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be greater than 0")
+    return value
+
+
+def format_address(address):
+    """('127.0.0.1', 5) -> 127.0.0.1:5, ('::1', 5, 0, 0) -> [::1]:5, path -> unix:path."""
+    if isinstance(address, (str, bytes)):
+        return "unix:" + (address.decode() if isinstance(address, bytes) else address)
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def resolve(host, port, socktype=socket.SOCK_STREAM, passive=True):
+    """(family, sockaddr) of the first address host:port resolves to."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socktype,
+                                   flags=socket.AI_PASSIVE if passive else 0)
+    except socket.gaierror as e:
+        raise Failure(f"getaddrinfo {host}: {e.strerror}") from None
+    family, _, _, _, sockaddr = infos[0]
+    return family, sockaddr
+
+
+@contextlib.contextmanager
+def failing(call, address):
+    """Turns an OSError inside the block into Failure("CALL ADDRESS: REASON")."""
+    try:
+        yield
+    except OSError as e:
+        raise Failure(f"{call} {format_address(address)}: {e.strerror}") from None
+
+
+def connect(host, port, socktype=socket.SOCK_STREAM):
+    """A socket connected to the first address of host:port that answers."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socktype)
+    except socket.gaierror as e:
+        raise Failure(f"getaddrinfo {host}: {e.strerror}") from None
+    for i, (family, kind, proto, _, sockaddr) in enumerate(infos):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.connect(sockaddr)
+            return sock
+        except OSError as e:
+            sock.close()
+            if i == len(infos) - 1:
+                raise Failure(f"connect {format_address(sockaddr)}: {e.strerror}") from None
+
+
+def announce(sock):
+    """The readiness line: 'listening on ADDRESS', with the real port."""
+    print("listening on", format_address(sock.getsockname()), flush=True)
+
+
+def log(line):
+    """One line on stderr, written and flushed at once."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def messages(words):
+    """The MESSAGE arguments, or else each line of standard input."""
+    if words:
+        yield from words
+    else:
+        for line in sys.stdin:
+            yield line.rstrip("\n")
+
+
+def _on_stop(signum, frame):
+    raise Stop()
+
+
+def run(main):
+    """Runs main() with the contract's stop and exit codes: SIGINT/SIGTERM
+    end it with 0, a Failure prints one error line and exits 1."""
+    signal.signal(signal.SIGINT, _on_stop)
+    signal.signal(signal.SIGTERM, _on_stop)
+    try:
+        sys.exit(main() or 0)
+    except Stop:
+        sys.exit(0)
+    except Failure as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(1)
+    except OSError as e:
+        sys.stderr.write(f"error: {e.strerror or e}\n")
+        sys.exit(1)
+
+
+def main(programs):
+    """`reference.py server ...` or `reference.py client ...`: runs the
+    named program's function with the remaining arguments."""
+    if len(sys.argv) < 2 or sys.argv[1] not in programs:
+        sys.stderr.write(f"error: expected one of: {', '.join(programs)}\n"
+                         f"usage: reference.py {{{','.join(programs)}}} [options]\n")
+        sys.exit(2)
+    run(lambda: programs[sys.argv[1]](sys.argv[2:]))

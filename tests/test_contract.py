@@ -1,0 +1,91 @@
+"""tests/test_contract.py -- the command-line contract of SPEC.md, for every chapter.
+
+Each test runs for every chapter present (the CHAPTERS list of conftest.py)
+and for both implementations. A chapter that breaks the contract (a wrong
+exit code, no "error:" line, a server that does not stop) fails here before
+its own tests say anything about its lesson.
+"""
+import signal
+import subprocess
+
+import pytest
+
+from conftest import CHAPTERS, connect, free_port, program
+
+STREAM_CHAPTERS = [c for c in CHAPTERS if c != "08_udp"]
+
+
+def run(argv, timeout=20):
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("name", ["server", "client"])
+def test_help_prints_usage_and_exits_0(chapter, name, impl):
+    result = run(program(chapter, impl, name) + ["--help"])
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+    assert "--port" in result.stdout
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("name", ["server", "client"])
+@pytest.mark.parametrize("args", [["--no-such-option"], ["--port", "70000"], ["--port"]])
+def test_bad_option_is_an_error_line_usage_and_exit_2(chapter, name, args, impl):
+    result = run(program(chapter, impl, name) + args)
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("error: ")
+    assert "usage:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_port_in_use_exits_1_with_the_reason(chapter, start_server, impl):
+    first = start_server(chapter)
+    second = run(program(chapter, impl, "server") + ["--port", str(first.port)])
+    assert second.returncode == 1
+    assert second.stderr.startswith(f"error: bind 127.0.0.1:{first.port}: ")
+    assert "Address already in use" in second.stderr
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_unknown_host_exits_1(chapter, impl):
+    result = run(program(chapter, impl, "server") + ["--host", "no-such-host.invalid", "--port", "0"])
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: getaddrinfo no-such-host.invalid: ")
+    assert result.stderr.count("\n") == 1, "one line, no traceback"
+
+
+@pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_with_a_client_connected_exits_0_within_2s(chapter, sig, start_server):
+    server = start_server(chapter)
+    with connect(server) as client:
+        client.sendall(b"half a mess")  # no newline: the handler is mid-request
+        server.wait_log("connection from")
+        assert server.stop(sig) == 0, server.stderr_text()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_ipv6_loopback(chapter, start_server, run_client):
+    server = start_server(chapter, "--host", "::1")
+    assert server.stdout_lines[0] == f"listening on [::1]:{server.port}"
+    result = run_client(chapter, server, "hello", "over IPv6")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello\nover IPv6\n"
+
+
+@pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
+def test_client_against_a_closed_port_exits_1(chapter, impl):
+    port = free_port()
+    result = run(program(chapter, impl, "client") + ["--port", str(port), "hello"])
+    assert result.returncode == 1
+    assert result.stderr == f"error: connect 127.0.0.1:{port}: Connection refused\n"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_client_without_message_reads_stdin_lines(chapter, start_server, run_client):
+    server = start_server(chapter)
+    result = run_client(chapter, server, input="first line\nsecond line\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "first line\nsecond line\n"
