@@ -1,0 +1,40 @@
+# The socketserver tutorial in C++. Start here:
+#
+#   make tour     build everything, then walk through every chapter
+#   make test     build everything, then run the unit tests and the pytest harness
+#
+# Also: make (build all), make -C 03_stream_handler (one chapter),
+# make SANITIZE=address,undefined test, make SANITIZE=thread test, make clean.
+
+CHAPTERS := $(sort $(wildcard 0[0-9]_*))
+SANITIZE ?=
+export SANITIZE
+
+all: $(CHAPTERS)
+
+# common/ first, alone: chapters built in parallel then only read the library.
+lib:
+	@$(MAKE) --no-print-directory -f common/build.mk $(CURDIR)/.build/$(if $(SANITIZE),$(subst $(comma),-,$(SANITIZE)),release)/libnet.a
+
+$(CHAPTERS): lib
+	@$(MAKE) --no-print-directory -C $@
+
+unit: lib
+	@$(MAKE) --no-print-directory -C tests unit_tests
+
+deps:
+	@tests/deps.sh
+
+test: deps all unit
+	tests/unit_tests --gtest_brief=1
+	$$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
+
+tour: all
+	python3 tests/tour.py
+
+clean:
+	rm -rf .build tests/unit_tests
+	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
+
+comma := ,
+.PHONY: all lib unit deps test tour clean $(CHAPTERS)

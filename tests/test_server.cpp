@@ -1,0 +1,119 @@
+// tests/test_server.cpp — BaseServer's hooks: handle_request, timeout, errors, shutdown.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "io.hpp"
+#include "server.hpp"
+#include "socket.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::atomic<int> g_finished{0};
+
+// Echoes one read, then finishes; throws if the client sends "boom".
+class OneShot : public net::RequestHandler {
+ public:
+  using RequestHandler::RequestHandler;
+  void handle() override {
+    char buffer[64];
+    const net::RecvResult got = net::recv_some(request.get(), buffer, 5s);
+    const std::string text(buffer, got.bytes);
+    if (text == "boom") throw std::runtime_error("the handler failed");
+    net::send_all(request.get(), text);
+  }
+  void finish() override { ++g_finished; }
+};
+
+class CountingServer : public net::BaseServer {
+ public:
+  using BaseServer::BaseServer;
+  int timeouts = 0, errors = 0;
+
+ protected:
+  void handle_timeout() override { ++timeouts; }
+  void handle_error(const net::Endpoint&, const std::exception_ptr&) override { ++errors; }
+};
+
+net::Endpoint loopback_any_port() { return net::resolve("127.0.0.1", 0, SOCK_STREAM, true).front(); }
+
+std::string ask(const net::BaseServer& server, const std::string& text) {
+  net::UniqueFd conn = net::connect_to(server.server_address());
+  net::send_all(conn.get(), text);
+  char buffer[64];
+  const net::RecvResult got = net::recv_some(conn.get(), buffer, 5s);
+  return got.status == net::IoStatus::ok ? std::string(buffer, got.bytes) : "";
+}
+
+}  // namespace
+
+TEST(BaseServer, BindsToARealPortWhenAskedForZero) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  EXPECT_NE(net::to_string(server.server_address()), "127.0.0.1:0");
+  EXPECT_EQ(net::to_string(server.server_address()), net::to_string(net::local_endpoint(server.fileno())));
+}
+
+TEST(BaseServer, HandleRequestServesOneClient) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  std::string reply;
+  std::thread client([&] { reply = ask(server, "hi"); });
+  const int finished_before = g_finished;
+  EXPECT_TRUE(server.handle_request());
+  client.join();
+  EXPECT_EQ(reply, "hi");
+  EXPECT_EQ(g_finished, finished_before + 1);
+}
+
+TEST(BaseServer, HandleRequestCallsHandleTimeoutWhenNobodyComes) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  server.timeout = 50ms;
+  EXPECT_TRUE(server.handle_request());
+  EXPECT_EQ(server.timeouts, 1);
+}
+
+TEST(BaseServer, AFailingHandlerGoesToHandleErrorAndFinishStillRuns) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  const int finished_before = g_finished;
+  std::thread client([&] { ask(server, "boom"); });
+  server.handle_request();
+  client.join();
+  EXPECT_EQ(server.errors, 1);
+  EXPECT_EQ(g_finished, finished_before + 1);
+}
+
+TEST(BaseServer, ShutdownFromAnotherThreadEndsServeForever) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  std::thread loop([&] { server.serve_forever(); });
+  EXPECT_EQ(ask(server, "one"), "one");
+  EXPECT_EQ(ask(server, "two"), "two");
+  server.shutdown();
+  loop.join();  // returns: otherwise this test hangs (ctest/gtest would time out)
+}
+
+TEST(BaseServer, WithoutBindAndActivateNothingIsBoundYet) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>(), false);
+  EXPECT_EQ(net::to_string(net::local_endpoint(server.fileno())), "0.0.0.0:0");
+  server.allow_reuse_address = true;
+  server.server_bind();
+  server.server_activate();
+  EXPECT_EQ(net::get_int_option(server.fileno(), SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"), 1);
+  EXPECT_NO_THROW(net::connect_to(server.server_address()));  // listening now
+}
+
+TEST(BaseServer, UnixServerRemovesItsSocketFileOnClose) {
+  const std::string path = ::testing::TempDir() + "/server_test_" + std::to_string(::getpid()) + ".sock";
+  {
+    CountingServer server(net::unix_endpoint(path), net::handler_class<OneShot>());
+    EXPECT_EQ(::access(path.c_str(), F_OK), 0);
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
