@@ -25,7 +25,9 @@ unit: lib
 deps:
 	@tests/deps.sh
 
-test: deps all unit
+# Dependencies first (they may be installed), then the build, then both layers.
+test: deps
+	@$(MAKE) --no-print-directory all unit
 	tests/unit_tests --gtest_brief=1
 	$$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
 

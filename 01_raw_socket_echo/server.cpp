@@ -26,7 +26,7 @@
 
 namespace {
 
-constexpr int backlog = 5;              // the notes' listen(5)
+constexpr int backlog = 5;                 // the notes' listen(5)
 constexpr std::size_t buffer_size = 8192;  // the notes' recv(8192)
 
 void log_errno(const char* call, const std::string& where) {

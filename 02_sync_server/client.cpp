@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       const std::string server = net::to_string(net::peer_endpoint(conn.get()));
       // Send everything, then half-close. (A reply bigger than the socket
       // buffers would need reading while sending: see chapter 01's client.)
-      if (net::send_all(conn.get(), message) != net::IoStatus::ok) net::throw_error("send", server, ECONNRESET);
+      if (net::send_all(conn.get(), message) != net::IoStatus::ok)
+        net::throw_error("send", server, ECONNRESET);
       if (::shutdown(conn.get(), SHUT_WR) == -1) net::throw_error("shutdown", server);
 
       std::string reply;

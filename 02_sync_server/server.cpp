@@ -77,10 +77,13 @@ class UpperHandler : public net::RequestHandler {
     message = message.substr(0, message.find('\n'));
     // Python's .strip(): drop surrounding white space, then .upper().
     const auto first = message.find_first_not_of(" \t\r\n");
-    message = first == std::string::npos ? "" : message.substr(first, message.find_last_not_of(" \t\r\n") + 1 - first);
+    message = first == std::string::npos
+                  ? ""
+                  : message.substr(first, message.find_last_not_of(" \t\r\n") + 1 - first);
     std::transform(message.begin(), message.end(), message.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    net::log_line(net::to_string(client_address) + " wrote " + std::to_string(message.size()) + " bytes");
+    net::log_line(net::to_string(client_address) + " wrote " + std::to_string(message.size()) +
+                  " bytes");
     net::send_all(request.get(), message);  // then finish(); the connection closes
   }
 };
@@ -100,13 +103,15 @@ class SyncServer : public net::BaseServer {
 }  // namespace
 
 int main(int argc, char** argv) {
-  net::Cli cli("server", "socketserver's shape in C++: a synchronous server and a request handler.");
+  net::Cli cli("server",
+               "socketserver's shape in C++: a synchronous server and a request handler.");
   std::string handler_name = "echo", unix_path;
   bool once = false;
   double timeout_seconds = 0;
   cli.option("--handler", handler_name, "NAME", "echo (until EOF, default) or upper (one message)");
   cli.flag("--once", once, "serve one request with handle_request(), then exit");
-  cli.option("--timeout", timeout_seconds, "S", "with --once: give up after S seconds", 0.001, 86400);
+  cli.option("--timeout", timeout_seconds, "S", "with --once: give up after S seconds", 0.001,
+             86400);
   cli.option("--unix", unix_path, "PATH", "listen on a Unix stream socket instead of TCP");
   return net::run_main(cli, argc, argv, [&] {
     if (handler_name != "echo" && handler_name != "upper") {
@@ -117,15 +122,16 @@ int main(int argc, char** argv) {
 
     // Step 2: the server, given an address and the handler *class*.
     const net::Endpoint address = unix_path.empty()
-        ? net::resolve(cli.host, cli.port, SOCK_STREAM, true).front()
-        : net::unix_endpoint(unix_path);
+                                      ? net::resolve(cli.host, cli.port, SOCK_STREAM, true).front()
+                                      : net::unix_endpoint(unix_path);
     SyncServer server(address, handler_name == "echo" ? net::handler_class<EchoHandler>()
                                                       : net::handler_class<UpperHandler>());
     net::announce_listening(server.fileno());
 
     // Step 3: one request, or requests until SIGINT/SIGTERM.
     if (once) {
-      if (timeout_seconds > 0) server.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
+      if (timeout_seconds > 0)
+        server.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
       server.handle_request();
     } else {
       server.serve_forever();

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
         net::throw_error("send", server, ECONNRESET);
       }
       std::string reply;
-      if (replies.read_line(reply) != net::LineStatus::line || reply.empty() || reply.back() != '\n') {
+      if (replies.read_line(reply) != net::LineStatus::line || reply.empty() ||
+          reply.back() != '\n') {
         throw std::runtime_error("recv " + server + ": the server closed the connection");
       }
       std::fwrite(reply.data(), 1, reply.size(), stdout);  // the newline included

@@ -42,8 +42,8 @@ std::string to_string(const Endpoint& endpoint) {
   }
 }
 
-std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port,
-                              int socktype, bool passive) {
+std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port, int socktype,
+                              bool passive) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = socktype;

@@ -25,9 +25,7 @@ struct Endpoint {
   socklen_t length = 0;
 
   int family() const noexcept { return storage.ss_family; }
-  const sockaddr* addr() const noexcept {
-    return reinterpret_cast<const sockaddr*>(&storage);
-  }
+  const sockaddr* addr() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* addr() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
 };
 
@@ -37,8 +35,8 @@ std::string to_string(const Endpoint& endpoint);
 // Every address getaddrinfo finds for host/port, in its order of preference.
 // `socktype` is SOCK_STREAM or SOCK_DGRAM; `passive` asks for addresses to
 // bind to. Throws std::system_error "getaddrinfo HOST: REASON".
-std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port,
-                              int socktype, bool passive = false);
+std::vector<Endpoint> resolve(const std::string& host, std::uint16_t port, int socktype,
+                              bool passive = false);
 
 // An AF_UNIX address. Throws std::system_error if the path is empty or longer
 // than sun_path can hold (108 bytes on Linux, including the final NUL).

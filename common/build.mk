@@ -14,6 +14,8 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 comma := ,
 
 CXX ?= g++
+# Quiet by default ("CXX server.cpp"); `make V=1` shows the whole commands.
+Q := $(if $(V),,@)
 CXXFLAGS := -std=c++20 -O2 -g -Wall -Wextra -Wpedantic -Wshadow -Werror -MMD -MP -pthread
 LDFLAGS := -pthread
 ifneq ($(strip $(SANITIZE)),)
@@ -34,11 +36,13 @@ LIBNET := $(BUILD)/libnet.a
 COMMON_OBJ := $(patsubst $(ROOT)/common/%.cpp,$(BUILD)/common/%.o,$(wildcard $(ROOT)/common/*.cpp))
 
 $(LIBNET): $(COMMON_OBJ)
-	$(AR) rcs $@ $^
+	@$(if $(Q),echo "  AR      $(notdir $@)")
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/common/%.o: $(ROOT)/common/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CXX     common/$(notdir $<)")
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
 -include $(COMMON_OBJ:.o=.d)
 
@@ -51,11 +55,13 @@ CHAPTER_OBJ := $(PROGRAMS:%=$(BUILD)/$(CHAPTER)/%.o)
 all: $(PROGRAMS)
 
 $(PROGRAMS): %: $(BUILD)/$(CHAPTER)/%.o $(LIBNET) $(VARIANT_STAMP)
-	$(CXX) $(LDFLAGS) $< $(LIBNET) -o $@
+	@$(if $(Q),echo "  LINK    $(CHAPTER)/$@")
+	$(Q)$(CXX) $(LDFLAGS) $< $(LIBNET) -o $@
 
 $(BUILD)/$(CHAPTER)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -I$(ROOT)/common -c $< -o $@
+	@$(if $(Q),echo "  CXX     $(CHAPTER)/$<")
+	$(Q)$(CXX) $(CXXFLAGS) -I$(ROOT)/common -c $< -o $@
 
 clean:
 	rm -f $(PROGRAMS)

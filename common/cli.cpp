@@ -114,8 +114,10 @@ std::string Cli::usage() const {
   text += "\n" + summary_ + "\n\noptions:\n";
   for (const Option& option : options_) {
     std::string left = "  " + option.name + (option.metavar.empty() ? "" : " " + option.metavar);
-    if (left.size() < 24) left.resize(24, ' ');
-    else left += "\n" + std::string(24, ' ');
+    if (left.size() < 24)
+      left.resize(24, ' ');
+    else
+      left += "\n" + std::string(24, ' ');
     text += left + option.help + "\n";
   }
   if (rest_ != nullptr) text += "\n  " + rest_metavar_ + ": " + rest_help_ + "\n";

@@ -20,8 +20,7 @@
 namespace net {
 
 // Throws std::system_error(err, "CALL WHERE"); `where` may be empty.
-[[noreturn]] void throw_error(std::string_view call, std::string_view where,
-                              int err = errno);
+[[noreturn]] void throw_error(std::string_view call, std::string_view where, int err = errno);
 
 // The error category of getaddrinfo()'s EAI_* codes (gai_strerror texts).
 const std::error_category& gai_category() noexcept;

@@ -13,18 +13,25 @@ namespace net {
 
 const char* to_string(IoStatus status) noexcept {
   switch (status) {
-    case IoStatus::ok: return "ok";
-    case IoStatus::eof: return "end of file";
-    case IoStatus::timed_out: return "timed out";
-    case IoStatus::reset: return "connection reset by peer";
-    case IoStatus::stopped: return "stopped";
+    case IoStatus::ok:
+      return "ok";
+    case IoStatus::eof:
+      return "end of file";
+    case IoStatus::timed_out:
+      return "timed out";
+    case IoStatus::reset:
+      return "connection reset by peer";
+    case IoStatus::stopped:
+      return "stopped";
   }
   return "?";
 }
 
 namespace {
 
-bool peer_gone(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT; }
+bool peer_gone(int err) {
+  return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT;
+}
 
 // Waits for `events` on fd or for the stop pipe. EINTR just waits again (a
 // signal that should stop us has written to the pipe by then).
@@ -44,7 +51,9 @@ IoStatus wait_for(int fd, short events, Timeout timeout) {
 
 }  // namespace
 
-IoStatus wait_readable(int fd, Timeout timeout) { return wait_for(fd, POLLIN, timeout); }
+IoStatus wait_readable(int fd, Timeout timeout) {
+  return wait_for(fd, POLLIN, timeout);
+}
 
 RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout) {
   for (;;) {

@@ -36,11 +36,17 @@ LineStatus LineReader::read_line(std::string& line) {
     const RecvResult got = recv_some(fd_, {buffer_.data() + scanned, chunk}, timeout_);
     buffer_.resize(scanned + got.bytes);
     switch (got.status) {
-      case IoStatus::ok: break;
-      case IoStatus::eof: at_eof_ = true; break;
-      case IoStatus::timed_out: return LineStatus::timed_out;
-      case IoStatus::reset: return LineStatus::reset;
-      case IoStatus::stopped: return LineStatus::stopped;
+      case IoStatus::ok:
+        break;
+      case IoStatus::eof:
+        at_eof_ = true;
+        break;
+      case IoStatus::timed_out:
+        return LineStatus::timed_out;
+      case IoStatus::reset:
+        return LineStatus::reset;
+      case IoStatus::stopped:
+        return LineStatus::stopped;
     }
   }
 }

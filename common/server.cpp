@@ -34,7 +34,9 @@ BaseServer::BaseServer(const Endpoint& server_address, HandlerFactory handler_fa
   }
 }
 
-BaseServer::~BaseServer() { server_close(); }
+BaseServer::~BaseServer() {
+  server_close();
+}
 
 void BaseServer::server_bind() {
   if (allow_reuse_address) set_int_option(fileno(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
@@ -42,7 +44,9 @@ void BaseServer::server_bind() {
   server_address_ = local_endpoint(fileno());  // port 0 became a real port
 }
 
-void BaseServer::server_activate() { listen_on(fileno(), server_address_, request_queue_size); }
+void BaseServer::server_activate() {
+  listen_on(fileno(), server_address_, request_queue_size);
+}
 
 void BaseServer::server_close() {
   if (!socket_) return;
@@ -93,7 +97,8 @@ bool BaseServer::handle_request_noblock() {
   client_address.length = sizeof client_address.storage;
   // get_request(): accept4 without SOCK_NONBLOCK, so the connection is a
   // plain blocking socket whatever the listener is.
-  UniqueFd request{::accept4(fileno(), client_address.addr(), &client_address.length, SOCK_CLOEXEC)};
+  UniqueFd request{
+      ::accept4(fileno(), client_address.addr(), &client_address.length, SOCK_CLOEXEC)};
   if (!request) {
     // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
     // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
@@ -114,7 +119,9 @@ bool BaseServer::handle_request_noblock() {
   return true;  // a request that fails verify_request is closed here
 }
 
-bool BaseServer::verify_request(const UniqueFd&, const Endpoint&) { return true; }
+bool BaseServer::verify_request(const UniqueFd&, const Endpoint&) {
+  return true;
+}
 
 void BaseServer::process_request(UniqueFd request, const Endpoint& client_address) {
   handle_one(std::move(request), client_address);
@@ -148,8 +155,7 @@ void BaseServer::handle_error(const Endpoint& client_address, const std::excepti
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
     what = e.what();
-  } catch (...) {
-  }
+  } catch (...) {}
   log_line("error: request from " + to_string(client_address) + ": " + what);
 }
 

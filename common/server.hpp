@@ -94,8 +94,8 @@ class BaseServer {
   const Endpoint& server_address() const noexcept { return server_address_; }
 
   // Class attributes in Python; set them before server_bind/serve_forever.
-  bool allow_reuse_address = false;  // SO_REUSEADDR (chapter 07)
-  int request_queue_size = 5;        // the listen() backlog
+  bool allow_reuse_address = false;                  // SO_REUSEADDR (chapter 07)
+  int request_queue_size = 5;                        // the listen() backlog
   std::optional<std::chrono::milliseconds> timeout;  // for handle_request only
 
  protected:

@@ -19,7 +19,9 @@ std::atomic<int> g_read_end{-1};
 std::atomic<int> g_write_end{-1};
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
-void on_stop_signal(int) { request_stop(); }
+void on_stop_signal(int) {
+  request_stop();
+}
 }  // namespace
 
 void request_stop() noexcept {
@@ -33,9 +35,13 @@ void request_stop() noexcept {
   errno = saved_errno;
 }
 
-bool stop_requested() noexcept { return g_stop.load(); }
+bool stop_requested() noexcept {
+  return g_stop.load();
+}
 
-int stop_fd() noexcept { return g_read_end.load(); }
+int stop_fd() noexcept {
+  return g_read_end.load();
+}
 
 void install_stop_handlers() {
   int fds[2];

@@ -51,8 +51,8 @@ void LineEchoHandler::handle() {
 void add_stream_options(Cli& cli, StreamOptions& options) {
   cli.option("--timeout", options.timeout_seconds, "S",
              "close a connection idle for S seconds (default: never)", 0.001, 86400);
-  cli.option("--max-line", options.max_line, "N",
-             "longest line accepted, in bytes (default 65536)", 1, 1 << 24);
+  cli.option("--max-line", options.max_line, "N", "longest line accepted, in bytes (default 65536)",
+             1, 1 << 24);
   cli.flag("--nodelay", options.nodelay, "set TCP_NODELAY on each connection (no Nagle)");
 }
 

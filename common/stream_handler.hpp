@@ -32,7 +32,7 @@ class StreamRequestHandler : public RequestHandler {
  public:
   using RequestHandler::RequestHandler;
 
-  Timeout timeout;                   // how long the client may stay silent
+  Timeout timeout;  // how long the client may stay silent
   std::size_t max_line = LineReader::default_max_line;
   bool disable_nagle_algorithm = false;  // TCP_NODELAY (TCP only)
 
@@ -71,7 +71,8 @@ HandlerFactory stream_handler_class(const StreamOptions& options) {
   return [options](UniqueFd request, const Endpoint& client, BaseServer& server) {
     auto handler = std::make_unique<Handler>(std::move(request), client, server);
     if (options.timeout_seconds > 0) {
-      handler->timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
+      handler->timeout =
+          std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000));
     }
     handler->max_line = static_cast<std::size_t>(options.max_line);
     handler->disable_nagle_algorithm = options.nodelay;

@@ -23,7 +23,8 @@ TEST(Address, ResolvesAName) {
   const auto endpoints = net::resolve("localhost", 7, SOCK_DGRAM);
   ASSERT_FALSE(endpoints.empty());
   bool has_ipv4_loopback = false;
-  for (const auto& endpoint : endpoints) has_ipv4_loopback |= net::to_string(endpoint) == "127.0.0.1:7";
+  for (const auto& endpoint : endpoints)
+    has_ipv4_loopback |= net::to_string(endpoint) == "127.0.0.1:7";
   EXPECT_TRUE(has_ipv4_loopback);
 }
 
@@ -52,14 +53,16 @@ TEST(Address, UnixPathTooLongOrEmptyIsAnError) {
 }
 
 TEST(Address, ParseIsTheInverseOfPrint) {
-  for (const char* text : {"127.0.0.1:20000", "[::1]:1", "0.0.0.0:0", "[fe80::1]:65535", "unix:/a/b"}) {
+  for (const char* text :
+       {"127.0.0.1:20000", "[::1]:1", "0.0.0.0:0", "[fe80::1]:65535", "unix:/a/b"}) {
     EXPECT_EQ(net::to_string(net::parse_endpoint(text)), text);
   }
 }
 
 TEST(Address, ParseRejectsMalformedText) {
-  for (const char* text : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "[::1:80",
-                           "[127.0.0.1]:80", "256.0.0.1:80", "localhost:80", "1.2.3.4:-1", "unix:"}) {
+  for (const char* text :
+       {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "[::1:80", "[127.0.0.1]:80",
+        "256.0.0.1:80", "localhost:80", "1.2.3.4:-1", "unix:"}) {
     EXPECT_THROW(net::parse_endpoint(text), std::invalid_argument) << text;
   }
 }

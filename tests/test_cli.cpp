@@ -61,7 +61,8 @@ TEST(Cli, DefaultsAreTheNotesHostAndPort) {
 TEST(Cli, ParsesBothValueForms) {
   Options options;
   net::Cli cli = make_cli(options);
-  Args args({"--host", "::1", "--port=0", "--once", "--workers", "3", "--timeout=0.5", "--name", "x"});
+  Args args(
+      {"--host", "::1", "--port=0", "--once", "--workers", "3", "--timeout=0.5", "--name", "x"});
   ASSERT_TRUE(cli.parse(args.argc(), args.argv()));
   EXPECT_EQ(cli.host, "::1");
   EXPECT_EQ(cli.port, 0);
@@ -80,8 +81,9 @@ TEST(Cli, RestCollectsMessagesAndDoubleDashEndsOptions) {
 
 TEST(Cli, BadInputIsAUsageError) {
   const std::vector<std::vector<std::string>> bad = {
-      {"--bogus"}, {"--port", "65536"}, {"--port", "x"}, {"--port"}, {"--workers", "0"},
-      {"--workers", "2.5"}, {"--timeout", "0"}, {"--timeout", "soon"}, {"--once=yes"}};
+      {"--bogus"},        {"--port", "65536"},   {"--port", "x"},
+      {"--port"},         {"--workers", "0"},    {"--workers", "2.5"},
+      {"--timeout", "0"}, {"--timeout", "soon"}, {"--once=yes"}};
   for (const auto& words : bad) {
     Options options;
     EXPECT_THROW(parse(words, options), net::UsageError) << words[0];

@@ -37,6 +37,7 @@ TEST(Error, UsesErrnoByDefault) {
 
 TEST(Error, GetaddrinfoCodesReadAsGaiStrerror) {
   const std::system_error e(EAI_NONAME, net::gai_category(), "getaddrinfo nosuch.invalid");
-  EXPECT_EQ(std::string(e.what()), std::string("getaddrinfo nosuch.invalid: ") + ::gai_strerror(EAI_NONAME));
+  EXPECT_EQ(std::string(e.what()),
+            std::string("getaddrinfo nosuch.invalid: ") + ::gai_strerror(EAI_NONAME));
   EXPECT_STREQ(net::gai_category().name(), "getaddrinfo");
 }

@@ -10,7 +10,9 @@
 
 namespace {
 
-bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+bool is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
 
 int new_fd() {
   int fds[2];
@@ -30,7 +32,10 @@ TEST(UniqueFd, IsMoveOnly) {
 
 TEST(UniqueFd, DestructorCloses) {
   const int raw = new_fd();
-  { net::UniqueFd fd{raw}; EXPECT_TRUE(is_open(raw)); }
+  {
+    net::UniqueFd fd{raw};
+    EXPECT_TRUE(is_open(raw));
+  }
   EXPECT_FALSE(is_open(raw));
 }
 

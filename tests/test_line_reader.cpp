@@ -27,7 +27,8 @@ Pair feed(const std::vector<std::string>& pieces, bool close = true) {
   int fds[2];
   EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
   Pair pair{net::UniqueFd{fds[0]}, net::UniqueFd{fds[1]}};
-  for (const std::string& piece : pieces) EXPECT_EQ(::send(fds[0], piece.data(), piece.size(), 0), static_cast<ssize_t>(piece.size()));
+  for (const std::string& piece : pieces)
+    EXPECT_EQ(::send(fds[0], piece.data(), piece.size(), 0), static_cast<ssize_t>(piece.size()));
   if (close) ::shutdown(fds[0], SHUT_WR);
   return pair;
 }

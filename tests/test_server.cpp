@@ -44,7 +44,9 @@ class CountingServer : public net::BaseServer {
   void handle_error(const net::Endpoint&, const std::exception_ptr&) override { ++errors; }
 };
 
-net::Endpoint loopback_any_port() { return net::resolve("127.0.0.1", 0, SOCK_STREAM, true).front(); }
+net::Endpoint loopback_any_port() {
+  return net::resolve("127.0.0.1", 0, SOCK_STREAM, true).front();
+}
 
 std::string ask(const net::BaseServer& server, const std::string& text) {
   net::UniqueFd conn = net::connect_to(server.server_address());
@@ -59,7 +61,8 @@ std::string ask(const net::BaseServer& server, const std::string& text) {
 TEST(BaseServer, BindsToARealPortWhenAskedForZero) {
   CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
   EXPECT_NE(net::to_string(server.server_address()), "127.0.0.1:0");
-  EXPECT_EQ(net::to_string(server.server_address()), net::to_string(net::local_endpoint(server.fileno())));
+  EXPECT_EQ(net::to_string(server.server_address()),
+            net::to_string(net::local_endpoint(server.fileno())));
 }
 
 TEST(BaseServer, HandleRequestServesOneClient) {
@@ -110,7 +113,8 @@ TEST(BaseServer, WithoutBindAndActivateNothingIsBoundYet) {
 }
 
 TEST(BaseServer, UnixServerRemovesItsSocketFileOnClose) {
-  const std::string path = ::testing::TempDir() + "/server_test_" + std::to_string(::getpid()) + ".sock";
+  const std::string path =
+      ::testing::TempDir() + "/server_test_" + std::to_string(::getpid()) + ".sock";
   {
     CountingServer server(net::unix_endpoint(path), net::handler_class<OneShot>());
     EXPECT_EQ(::access(path.c_str(), F_OK), 0);
