@@ -40,23 +40,6 @@ class UpperHandler(socketserver.BaseRequestHandler):
         self.request.sendall(message)
 
 
-class Reporting:
-    """What both server classes below change: one-line errors and timeouts,
-    and a Unix socket file removed on close."""
-
-    def handle_error(self, request, client_address):
-        error = sys.exc_info()[1]
-        contract.log(f"error: request from {contract.format_address(client_address)}: {error}")
-
-    def handle_timeout(self):
-        contract.log("timed out: no client within the timeout (handle_timeout)")
-
-    def server_close(self):
-        super().server_close()
-        if isinstance(self.server_address, str):
-            os.unlink(self.server_address)
-
-
 def server(argv):
     p = contract.parser("server", "socketserver: a synchronous server and a request handler.")
     p.add_argument("--handler", choices=["echo", "upper"], default="echo")
@@ -68,13 +51,10 @@ def server(argv):
         p.error("--timeout goes with --once")
     handler = EchoHandler if args.handler == "echo" else UpperHandler
     if args.unix:
-        base, family, address = socketserver.UnixStreamServer, socket.AF_UNIX, args.unix
+        server = contract.make_server(socketserver.UnixStreamServer, args, handler,
+                                      family=socket.AF_UNIX, address=args.unix)
     else:
-        base = socketserver.TCPServer
-        family, address = contract.resolve(args.host, args.port)
-    server_class = type("Server", (Reporting, base), {"address_family": family})
-    with contract.failing("bind", address):
-        server = server_class(address, handler)
+        server = contract.make_server(socketserver.TCPServer, args, handler)
     with server:
         contract.announce(server.socket)
         if args.once:

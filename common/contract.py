@@ -13,13 +13,19 @@ cli.hpp, stop.hpp and socket.hpp):
     "error: bind 127.0.0.1:20000: Address already in use", 1   -> failing(), run()
     MESSAGE arguments, or stdin lines                          -> messages()
 
+and the pieces several chapters share, as common/ does for the C++:
+OneLineErrors (handle_error as one log line), LineEchoHandler and its
+options (chapter 03 on), make_server(), line_client().
+
 Python standard library only.
 """
 
 import argparse
 import contextlib
+import os
 import signal
 import socket
+import socketserver
 import sys
 
 
@@ -147,6 +153,109 @@ def run(main):
     except OSError as e:
         sys.stderr.write(f"error: {e.strerror or e}\n")
         sys.exit(1)
+
+
+class OneLineErrors:
+    """Mixed into a server class: handle_error logs one line instead of a
+    traceback, handle_timeout logs, and a Unix socket file is removed."""
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        log(f"error: request from {format_address(client_address)}: {error}")
+
+    def handle_timeout(self):
+        log("timed out: no client within the timeout (handle_timeout)")
+
+    def server_close(self):
+        super().server_close()
+        if isinstance(self.server_address, str) and os.path.exists(self.server_address):
+            os.unlink(self.server_address)
+
+
+def make_server(base, args, handler, family=None, address=None, **attributes):
+    """base(address, handler) for --host/--port (or the given Unix address),
+    with OneLineErrors mixed in and the right address_family; a bind failure
+    becomes Failure("bind ADDRESS: REASON")."""
+    if address is None:
+        family, address = resolve(args.host, args.port)
+    server_class = type("Server", (OneLineErrors, base), {"address_family": family, **attributes})
+    with failing("bind", address):
+        return server_class(address, handler)
+
+
+class LineEchoHandler(socketserver.StreamRequestHandler):
+    """Chapter 03's line echo: one readline() per line, a length limit."""
+    max_line = 65536
+
+    def setup(self):
+        super().setup()  # applies timeout and disable_nagle_algorithm
+        line = f"connection from {format_address(self.client_address)}"
+        if self.disable_nagle_algorithm and self.request.getsockopt(socket.IPPROTO_TCP,
+                                                                    socket.TCP_NODELAY):
+            line += " (TCP_NODELAY on)"
+        log(line)
+
+    def handle(self):
+        try:
+            while True:
+                line = self.rfile.readline(self.max_line + 1)
+                if not line:
+                    return
+                if len(line.rstrip(b"\n")) > self.max_line:
+                    raise ValueError(f"line longer than {self.max_line} bytes, closing the connection")
+                self.wfile.write(line)
+        except TimeoutError:
+            log(f"timed out: {format_address(self.client_address)} "
+                f"sent nothing for {int(self.timeout * 1000)} ms, closing")
+
+
+def add_stream_options(p):
+    """--timeout S, --max-line N, --nodelay: the options of a line server."""
+    p.add_argument("--timeout", type=positive, help="close a connection idle for S seconds")
+    p.add_argument("--max-line", type=int, default=65536, help="longest line accepted, in bytes")
+    p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY on each connection")
+
+
+def line_handler(args, base=LineEchoHandler):
+    """The handler class `base` with the stream options of `args` applied."""
+    if args.max_line < 1:
+        raise Failure("--max-line must be at least 1")
+    return type("Handler", (base,), {"timeout": args.timeout, "max_line": args.max_line,
+                                      "disable_nagle_algorithm": args.nodelay})
+
+
+class LineClient:
+    """Sends lines and reads the line that answers each (see line_client.hpp)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.name = format_address(sock.getpeername())
+        self.replies = sock.makefile("rb")
+
+    def send_line(self, message):
+        self.sock.sendall(message.encode("utf-8", "surrogateescape") + b"\n")
+
+    def read_line(self):
+        reply = self.replies.readline()
+        if not reply.endswith(b"\n"):
+            raise Failure(f"recv {self.name}: the server closed the connection")
+        return reply
+
+    def ask(self, message):
+        self.send_line(message)
+        return self.read_line()
+
+
+def line_client(argv, description="Send each MESSAGE as a line; print the line that comes back."):
+    """The client of every line-echo chapter."""
+    p = parser("client", description)
+    p.add_argument("message", nargs="*")
+    args = p.parse_args(argv)
+    with connect(args.host, args.port) as sock:
+        client = LineClient(sock)
+        for message in messages(args.message):
+            sys.stdout.buffer.write(client.ask(message))
+            sys.stdout.flush()
 
 
 def main(programs):

@@ -1,0 +1,39 @@
+// common/line_client.cpp — see line_client.hpp.
+#include "line_client.hpp"
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "address.hpp"
+#include "error.hpp"
+#include "io.hpp"
+
+namespace net {
+
+LineClient::LineClient(UniqueFd conn)
+    : conn_(std::move(conn)),
+      server_(to_string(peer_endpoint(conn_.get()))),
+      replies_(conn_.get()) {}
+
+void LineClient::send_line(const std::string& message) {
+  if (send_all(conn_.get(), message + "\n") != IoStatus::ok) {
+    throw_error("send", server_, ECONNRESET);
+  }
+}
+
+std::string LineClient::read_line() {
+  std::string reply;
+  const LineStatus status = replies_.read_line(reply);
+  if (status == LineStatus::reset) throw_error("recv", server_, ECONNRESET);
+  if (status != LineStatus::line || reply.empty() || reply.back() != '\n') {
+    throw std::runtime_error("recv " + server_ + ": the server closed the connection");
+  }
+  return reply;
+}
+
+std::string LineClient::ask(const std::string& message) {
+  send_line(message);
+  return read_line();
+}
+
+}  // namespace net

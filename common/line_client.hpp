@@ -1,0 +1,42 @@
+// common/line_client.hpp — the client side of a line protocol.
+//
+// Teaches: the rule of chapter 03 seen from the client: every message ends
+// with "\n", every reply is read with a LineReader, and a reply cut short by
+// the server closing is an error, not a shorter reply.
+//
+//   net::LineClient client(net::connect_to(cli.host, cli.port));
+//   std::cout << client.ask("hello");      // sends "hello\n", returns "hello\n"
+//
+// Used by every line-echo chapter's client (03 to 07).
+// See also: line_reader.hpp, 03_stream_handler/client.cpp.
+#pragma once
+
+#include <string>
+
+#include "fd.hpp"
+#include "line_reader.hpp"
+
+namespace net {
+
+class LineClient {
+ public:
+  explicit LineClient(UniqueFd conn);
+
+  // Sends `message` plus a newline. Throws std::system_error if the
+  // server is gone.
+  void send_line(const std::string& message);
+  // The next line from the server, newline included. Throws if the server
+  // closes (or resets) before a whole line arrived.
+  std::string read_line();
+  // send_line, then read_line.
+  std::string ask(const std::string& message);
+
+  int fd() const noexcept { return conn_.get(); }
+
+ private:
+  UniqueFd conn_;
+  std::string server_;  // "127.0.0.1:20000", for error messages
+  LineReader replies_;
+};
+
+}  // namespace net
