@@ -27,6 +27,7 @@ import signal
 import socket
 import socketserver
 import sys
+import threading
 
 
 class Stop(BaseException):
@@ -170,6 +171,34 @@ class OneLineErrors:
         super().server_close()
         if isinstance(self.server_address, str) and os.path.exists(self.server_address):
             os.unlink(self.server_address)
+
+
+class TrackConnections:
+    """Mixed into a concurrent server: remembers the open connections, so
+    that a stopping server can shut them down. A handler blocked in recv()
+    then sees EOF and returns, and joining its thread (or child) is quick."""
+
+    def __init__(self, *args, **kwargs):
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def finish_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            with self.connections_lock:
+                self.connections.discard(request)
+
+    def shutdown_connections(self):
+        with self.connections_lock:
+            for conn in self.connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def make_server(base, args, handler, family=None, address=None, **attributes):

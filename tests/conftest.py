@@ -14,6 +14,7 @@ Rules the fixtures enforce: a server is waited for on its `listening on` line
 end of a test gets SIGTERM and must exit 0 within 2 s.
 """
 import os
+import time
 import socket
 import struct
 import subprocess
@@ -117,3 +118,55 @@ def reset(sock):
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def thread_count(pid):
+    """How many threads the process has right now (/proc/PID/task)."""
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def children(pid):
+    """{child pid: state letter} of the process's children ('Z' = zombie)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # it exited while we looked
+        # "PID (comm) STATE PPID ...": comm may hold spaces, so split after ")".
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid:
+            found[int(entry)] = state
+    return found
+
+
+def wait_for(predicate, timeout, what):
+    """Polls predicate() every 10 ms until true; fails after `timeout` s.
+    For states no event announces (thread counts, zombies), bounded."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+def echo_line(server, line=b"ping\n"):
+    """One connection: send a line, read it back, close."""
+    with connect(server) as sock:
+        sock.sendall(line)
+        assert recv_exactly(sock, len(line)) == line
+
+
+def assert_waits(sock, size, seconds=0.5):
+    """Asserts that nothing arrives on sock for `seconds` (a queued client)."""
+    sock.settimeout(seconds)
+    try:
+        early = sock.recv(size)
+    except socket.timeout:
+        early = None
+    finally:
+        sock.settimeout(5)
+    assert early is None, f"served too early: {early!r}"
