@@ -2,11 +2,15 @@
 #include "line_client.hpp"
 
 #include <cerrno>
+#include <iostream>
 #include <stdexcept>
+#include <vector>
 
 #include "address.hpp"
+#include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
+#include "socket.hpp"
 
 namespace net {
 
@@ -34,6 +38,19 @@ std::string LineClient::read_line() {
 std::string LineClient::ask(const std::string& message) {
   send_line(message);
   return read_line();
+}
+
+int line_client_main(int argc, char** argv) {
+  Cli cli("client", "Send each MESSAGE as a line and print the line that comes back.");
+  std::vector<std::string> messages;
+  cli.rest("MESSAGE", messages, "sent with a newline; with none, each line of standard input");
+  return run_main(cli, argc, argv, [&] {
+    LineClient client(connect_to(cli.host, cli.port));
+    for_each_message(messages, [&](const std::string& message) {
+      std::cout << client.ask(message) << std::flush;  // the reply keeps its newline
+    });
+    return 0;
+  });
 }
 
 }  // namespace net

@@ -7,7 +7,8 @@
 //   net::LineClient client(net::connect_to(cli.host, cli.port));
 //   std::cout << client.ask("hello");      // sends "hello\n", returns "hello\n"
 //
-// Used by every line-echo chapter's client (03 to 07).
+// Used by every line-echo chapter's client (03 to 07); line_client_main is
+// the whole client of 03, 05, 06 and 07.
 // See also: line_reader.hpp, 03_stream_handler/client.cpp.
 #pragma once
 
@@ -38,5 +39,9 @@ class LineClient {
   std::string server_;  // "127.0.0.1:20000", for error messages
   LineReader replies_;
 };
+
+// main() of a line client: --host, --port, MESSAGE ... (or stdin lines);
+// prints each reply. Returns the exit status (run_main's rules).
+int line_client_main(int argc, char** argv);
 
 }  // namespace net

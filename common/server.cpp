@@ -59,14 +59,18 @@ void BaseServer::server_close() {
 }
 
 void BaseServer::serve_forever() {
-  pollfd fds[3] = {{fileno(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}, {stop_fd(), POLLIN, 0}};
+  pollfd fds[4] = {{fileno(), POLLIN, 0},
+                   {wake_read_.get(), POLLIN, 0},
+                   {stop_fd(), POLLIN, 0},
+                   {watch_fd_, POLLIN, 0}};
   for (;;) {
     if (stop_requested()) return;
-    const int n = ::poll(fds, 3, -1);
+    const int n = ::poll(fds, 4, -1);
     if (n == -1 && errno == EINTR) continue;
     if (n == -1) throw_error("poll", "");
     if (fds[1].revents != 0 || fds[2].revents != 0) return;  // shutdown() or a signal
-    handle_request_noblock();
+    if (fds[0].revents != 0) handle_request_noblock();
+    service_actions();
   }
 }
 

@@ -104,6 +104,10 @@ class BaseServer {
   virtual void process_request(UniqueFd request, const Endpoint& client_address);
   virtual void handle_error(const Endpoint& client_address, const std::exception_ptr& error);
   virtual void handle_timeout();
+  // Python's service_actions(): serve_forever calls it after each wake-up.
+  // Python wakes every poll_interval; ours wakes on a request, or when
+  // watch_fd_ (if a subclass sets one, e.g. a SIGCHLD pipe) is readable.
+  virtual void service_actions() {}
 
   // Builds the handler and runs setup/handle/finish (finish runs even if
   // handle throws). The connection is closed when this returns.
@@ -111,7 +115,8 @@ class BaseServer {
   // finish_request wrapped in "log and carry on": what a server runs per request.
   void handle_one(UniqueFd request, const Endpoint& client_address);
 
-  UniqueFd socket_;  // the listening socket
+  UniqueFd socket_;    // the listening socket
+  int watch_fd_ = -1;  // another fd for serve_forever to wait on (lent, not owned)
 
  private:
   bool handle_request_noblock();  // accept one (if any) and process it

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""05_forking/reference.py -- ForkingTCPServer, as the notes name it.
+
+Run:  python3 reference.py server [--max-children N]
+      python3 reference.py client one two
+The same contract as ./server and ./client, so tests/ runs against both.
+Fixed from the notes: a stopping server sends SIGTERM to its children before
+it waits for them (ForkingMixIn.server_close would otherwise wait for every
+client to leave), so no child outlives it.
+"""
+import os
+import signal
+import socketserver
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import contract  # noqa: E402
+
+
+class ForkingServer(socketserver.ForkingTCPServer):
+    # ForkingMixIn reaps exited children in service_actions(), which
+    # serve_forever() calls every poll_interval (0.5 s), and before each fork.
+
+    def finish_request(self, request, client_address):  # runs in the child
+        contract.log(f"process {os.getpid()} serves {contract.format_address(client_address)}")
+        super().finish_request(request, client_address)
+
+    def server_close(self):
+        for pid in list(self.active_children or ()):
+            try:
+                os.kill(pid, signal.SIGTERM)  # the child's Stop ends its handler
+            except ProcessLookupError:
+                pass
+        super().server_close()  # then waitpid() every child (block_on_close)
+
+
+def server(argv):
+    p = contract.parser("server", "Forking line echo server: one process per connection.")
+    contract.add_stream_options(p)
+    p.add_argument("--max-children", type=int, default=40, help="most children at once (default 40)")
+    args = p.parse_args(argv)
+    if args.max_children < 1:
+        p.error("--max-children must be at least 1")
+    with contract.make_server(ForkingServer, args, contract.line_handler(args),
+                              max_children=args.max_children) as server:
+        contract.announce(server.socket)
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    contract.main({"server": server, "client": contract.line_client})

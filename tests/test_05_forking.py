@@ -1,0 +1,72 @@
+"""tests/test_05_forking.py -- a process per connection: reaped, bounded, never orphaned."""
+import os
+
+from conftest import (assert_waits, children, connect, echo_line, recv_exactly,
+                      recv_until_eof, wait_for)
+
+CHAPTER = "05_forking"
+
+
+def live_children(pid):
+    return {child for child, state in children(pid).items() if state != "Z"}
+
+
+def test_each_connection_is_served_by_its_own_process(start_server):
+    server = start_server(CHAPTER)
+    a, b = connect(server), connect(server)
+    for sock in (a, b):
+        sock.sendall(b"who\n")
+        assert recv_exactly(sock, 4) == b"who\n"
+    assert len(live_children(server.proc.pid)) == 2
+    assert len({line for line in server.stderr_lines if line.startswith("process ")}) == 2
+    a.close()
+    b.close()
+
+
+def test_a_slow_client_never_delays_a_fast_one(start_server):
+    server = start_server(CHAPTER)
+    with connect(server) as slow:
+        slow.sendall(b"half")
+        server.wait_log("connection from")
+        echo_line(server, b"fast\n")  # bounded by the socket timeout
+        slow.sendall(b"\n")
+        assert recv_exactly(slow, 5) == b"half\n"
+
+
+def test_children_are_reaped_no_zombies(start_server):
+    server = start_server(CHAPTER)
+    pid = server.proc.pid
+    for i in range(50):
+        echo_line(server, b"line %d\n" % i)
+    wait_for(lambda: not children(pid), 2, f"no children, zombie or not: {children(pid)}")
+
+
+def test_max_children_bounds_the_processes(start_server):
+    server = start_server(CHAPTER, "--max-children", "2")
+    held = [connect(server) for _ in range(2)]
+    for sock in held:
+        sock.sendall(b"held\n")
+        assert recv_exactly(sock, 5) == b"held\n"
+    with connect(server) as third:
+        third.sendall(b"third\n")
+        assert_waits(third, 6)  # two children already: the parent waits
+        assert len(live_children(server.proc.pid)) == 2
+        held[0].close()
+        assert recv_exactly(third, 6) == b"third\n"
+    held[1].close()
+
+
+def test_sigterm_leaves_no_child_behind(start_server):
+    server = start_server(CHAPTER)
+    clients = [connect(server) for _ in range(3)]
+    for sock in clients:
+        sock.sendall(b"x\n")
+        assert recv_exactly(sock, 2) == b"x\n"
+    pids = live_children(server.proc.pid)
+    assert len(pids) == 3
+    assert server.stop() == 0
+    wait_for(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), 2,
+             "every child to be gone")
+    for sock in clients:
+        assert recv_until_eof(sock) == b""
+        sock.close()
