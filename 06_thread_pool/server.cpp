@@ -1,0 +1,74 @@
+// 06_thread_pool/server.cpp — a fixed pool of threads serving one listener.
+//
+// Teaches: 04 and 05 start a thread or a process per connection, so a flood
+// of connections starts a flood of threads until memory or the process limit
+// runs out. The notes' answer: make one ordinary synchronous server and let
+// N pre-started threads all run its serve_forever(). At most N clients are
+// served at once; the others wait in the listen backlog, served in turn. The
+// thread count never changes.
+//
+// Run:      ./server --workers 2
+// Observe:  two clients connected and idle (./client with no arguments, in two
+//           terminals) take both workers; a third ./client hello waits until
+//           one of them leaves. `ls /proc/$(pgrep -n server)/task | wc -l`
+//           stays at workers + 1 whatever the load.
+// See also: client.cpp, README.md, ../common/server.cpp (why the listener is
+//           non-blocking).
+
+#include <sys/socket.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli.hpp"
+#include "server.hpp"
+#include "socket.hpp"
+#include "stop.hpp"
+#include "stream_handler.hpp"
+
+namespace {
+
+// The flood waits here, not in threads: a deeper backlog than Python's 5,
+// so a burst of connections queues in the kernel instead of being refused
+// (or, on Linux, having its SYNs dropped and retried a second later).
+constexpr int backlog = 128;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  net::Cli cli("server", "Line echo server run by a fixed pool of worker threads.");
+  net::StreamOptions options;
+  int workers = 16;  // the notes' NWORKERS
+  net::add_stream_options(cli, options);
+  cli.option("--workers", workers, "N", "threads in the pool (default 16)", 1, 1024);
+  return net::run_main(cli, argc, argv, [&] {
+    net::install_stop_handlers();
+
+    const net::Endpoint address = net::resolve(cli.host, cli.port, SOCK_STREAM, true).front();
+    // An ordinary synchronous server; bind and listen come after we set the backlog.
+    net::BaseServer server(address, net::stream_handler_class<net::LineEchoHandler>(options),
+                           /*bind_and_activate=*/false);
+    server.request_queue_size = backlog;
+    server.server_bind();
+    server.server_activate();
+
+    // Python: for n in range(NWORKERS): Thread(target=serv.serve_forever).start()
+    // Every worker waits on the same listener; the kernel hands each new
+    // connection to one of them (the others see EAGAIN and wait again).
+    std::vector<std::thread> pool;
+    try {
+      for (int i = 0; i < workers; ++i) pool.emplace_back([&server] { server.serve_forever(); });
+    } catch (...) {  // no more threads to be had: stop the ones we started
+      net::request_stop();
+      for (std::thread& worker : pool) worker.join();
+      throw;
+    }
+    net::announce_listening(server.fileno());  // ready: the whole pool is waiting
+
+    // SIGINT/SIGTERM wake every worker's poll(); each finishes its client's
+    // wait (handlers wake too) and returns from serve_forever.
+    for (std::thread& worker : pool) worker.join();
+    return 0;
+  });
+}
