@@ -125,6 +125,13 @@ def thread_count(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def sanitizer_threads(pid):
+    """Threads a sanitizer runtime adds on its own: ThreadSanitizer starts one
+    background thread, lazily, once the program has started a thread."""
+    with open(f"/proc/{pid}/maps") as f:
+        return 1 if "libtsan" in f.read() else 0
+
+
 def children(pid):
     """{child pid: state letter} of the process's children ('Z' = zombie)."""
     found = {}

@@ -2,7 +2,8 @@
 import socket
 import threading
 
-from conftest import connect, echo_line, recv_exactly, recv_until_eof, thread_count, wait_for
+from conftest import (connect, echo_line, recv_exactly, recv_until_eof, sanitizer_threads,
+                      thread_count, wait_for)
 
 CHAPTER = "04_threading"
 
@@ -48,8 +49,9 @@ def test_threads_are_joined_and_never_leak(start_server):
     baseline = thread_count(pid)
     for _ in range(200):
         echo_line(server)
-    wait_for(lambda: thread_count(pid) == baseline, 5,
-             f"the thread count to return to {baseline} (now {thread_count(pid)})")
+    final = baseline + sanitizer_threads(pid)
+    wait_for(lambda: thread_count(pid) == final, 5,
+             f"the thread count to return to {final} (now {thread_count(pid)})")
 
 
 def test_sigterm_with_clients_connected_ends_every_connection(start_server):
