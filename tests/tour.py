@@ -9,6 +9,7 @@ summary line counts them. Every server is stopped, even on Ctrl-C.
 
 Standard library only. Run it with `make tour` (it builds first).
 """
+import os
 import socket
 import subprocess
 import sys
@@ -100,6 +101,61 @@ def chapter_03(tour, ch):
     print(f"     server log: {server.wait_log('longer than')}")
 
 
+def slow_and_fast(tour, ch, server):
+    """A slow client holds half a line; a fast one must still be answered at once."""
+    with socket.create_connection(server.address, timeout=5) as slow:
+        slow.sendall(b"half a li")
+        server.wait_log("connection from")
+        started = time.monotonic()
+        result = tour.client(ch, server, "fast", show=False)
+        elapsed = time.monotonic() - started
+        print(f"   a slow client holds half a line; meanwhile $ ./client fast -> "
+              f"{result.stdout.strip()!r} in {elapsed * 1000:.0f} ms")
+        expect(result.stdout == "fast\n", "the fast client was not answered")
+        slow.sendall(b"ne\n")
+        expect(slow.recv(64) == b"half a line\n", "the slow client lost its line")
+        print("   the slow client then finishes its line and gets 'half a line' back")
+
+
+def chapter_04(tour, ch):
+    slow_and_fast(tour, ch, tour.server(ch))
+    server = tour.server(ch, "--handler", "welcome")
+    result = tour.client(ch, server, "--welcome", "hi", "there")
+    expect(result.stdout == "welcome\nhello\nhello\n", "the welcome protocol went wrong")
+
+
+def chapter_05(tour, ch):
+    server = tour.server(ch)
+    slow_and_fast(tour, ch, server)
+    pids = sorted({line.split()[1] for line in server.stderr_lines if line.startswith("process ")})
+    print(f"   each connection had its own process: pids {', '.join(pids)}")
+    expect(len(pids) == 2, "expected two child processes")
+
+
+def chapter_06(tour, ch):
+    server = tour.server(ch, "--workers", "2")
+    task_dir = f"/proc/{server.proc.pid}/task"
+    held = [socket.create_connection(server.address, timeout=5) for _ in range(2)]
+    for sock in held:
+        sock.sendall(b"busy\n")
+        expect(sock.recv(64) == b"busy\n", "a held client was not served")
+    late = subprocess.Popen(program(ch, "cpp", "client") + ["--port", str(server.port), "third"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        late.wait(timeout=1.0)
+        expect(False, "a third client was served while both workers were busy")
+    except subprocess.TimeoutExpired:
+        pass
+    print(f"   two held clients occupy both workers; a third waits ({len(os.listdir(task_dir))}"
+          " threads: main + 2 workers)")
+    held[0].close()
+    out, _ = late.communicate(timeout=TIMEOUT)
+    print(f"   one held client leaves: the third gets {out.strip()!r};"
+          f" still {len(os.listdir(task_dir))} threads")
+    held[1].close()
+    expect(out == "third\n", "the third client was never served")
+
+
 LESSONS = {
     "01_raw_socket_echo": ("The bare calls",
                            "socket, bind, listen, accept, recv, send, close, in plain sight;"
@@ -110,6 +166,15 @@ LESSONS = {
     "03_stream_handler": ("Files over a socket",
                           "StreamRequestHandler reads lines (rfile) and writes them (wfile),"
                           " with a length limit.", chapter_03),
+    "04_threading": ("A thread per connection",
+                     "ThreadingMixIn: each request in its own thread, so a slow client"
+                     " delays nobody; threads joined.", chapter_04),
+    "05_forking": ("A process per connection",
+                   "ForkingMixIn: fork per request, children reaped on SIGCHLD,"
+                   " at most --max-children.", chapter_05),
+    "06_thread_pool": ("A bounded pool",
+                       "N threads share one listener: at most N clients at once,"
+                       " the rest wait their turn.", chapter_06),
 }
 
 
