@@ -2,6 +2,7 @@
 #include "stop.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_read_end{-1};
 std::atomic<int> g_write_end{-1};
+std::atomic<int> g_shut_down_on_stop{-1};
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
 void on_stop_signal(int) {
@@ -27,12 +29,18 @@ void on_stop_signal(int) {
 void request_stop() noexcept {
   const int saved_errno = errno;  // the interrupted code may be about to read errno
   g_stop.store(true);
+  if (const int conn = g_shut_down_on_stop.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
   const int fd = g_write_end.load();
   if (fd >= 0) {
     // Non-blocking: if the pipe is somehow full it is readable already.
     [[maybe_unused]] ssize_t n = ::write(fd, "!", 1);
   }
   errno = saved_errno;
+}
+
+void set_stop_shuts_down(int fd) noexcept {
+  g_shut_down_on_stop.store(fd);
+  if (fd >= 0 && g_stop.load()) ::shutdown(fd, SHUT_RDWR);  // a stop that came first
 }
 
 bool stop_requested() noexcept {

@@ -34,4 +34,11 @@ int stop_fd() noexcept;
 // What the signal handler does, callable from code (async-signal-safe).
 void request_stop() noexcept;
 
+// For a handler that blocks in a plain recv() instead of polling the stop
+// pipe (chapter 07, to let SO_RCVTIMEO do the timing): while `fd` is set,
+// a stop request also calls shutdown(fd, SHUT_RDWR), so that recv() returns
+// at once, even if the signal came just before the call. -1 clears it;
+// clear it before closing fd. One fd, for single-threaded servers.
+void set_stop_shuts_down(int fd) noexcept;
+
 }  // namespace net

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""07_socket_options/reference.py -- bind_and_activate=False, setsockopt, then bind.
+
+Run:  python3 reference.py server [--no-reuse-address] [--nodelay] [--keepalive]
+                                  [--rcvbuf N] [--sndbuf N] [--timeout S]
+      python3 reference.py client one two
+The same contract as ./server and ./client, so tests/ runs against both.
+Fixed from the notes: their snippet creates `server` and sets the option on
+`serv.socket`, a name that does not exist (NameError).
+"""
+import os
+import socket
+import socketserver
+import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import contract  # noqa: E402
+
+
+def timeout_ms(sock):
+    seconds, micros = struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
+    return seconds * 1000 + micros // 1000
+
+
+def effective_options(sock):
+    get = sock.getsockopt
+    return [f"SO_REUSEADDR = {get(socket.SOL_SOCKET, socket.SO_REUSEADDR)}",
+            f"SO_RCVBUF = {get(socket.SOL_SOCKET, socket.SO_RCVBUF)}",
+            f"SO_SNDBUF = {get(socket.SOL_SOCKET, socket.SO_SNDBUF)}",
+            f"SO_KEEPALIVE = {get(socket.SOL_SOCKET, socket.SO_KEEPALIVE)}",
+            f"TCP_NODELAY = {get(socket.IPPROTO_TCP, socket.TCP_NODELAY)}",
+            f"SO_RCVTIMEO = {timeout_ms(sock)} ms"]
+
+
+class OptionsEchoHandler(socketserver.BaseRequestHandler):
+    def setup(self):
+        contract.log(f"connection from {contract.format_address(self.client_address)}: "
+                     + ", ".join(effective_options(self.request)))
+
+    def handle(self):
+        while True:
+            try:
+                data = self.request.recv(8192)  # blocking: SO_RCVTIMEO times it
+            except BlockingIOError:  # EAGAIN: the receive timeout expired
+                contract.log(f"timed out: {contract.format_address(self.client_address)} "
+                             "sent nothing within SO_RCVTIMEO, closing")
+                return
+            if not data:
+                return
+            self.request.sendall(data)
+
+
+def server(argv):
+    p = contract.parser("server", "Echo server whose socket options are set before bind.")
+    p.add_argument("--no-reuse-address", action="store_true", help="do not set SO_REUSEADDR")
+    p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY")
+    p.add_argument("--keepalive", action="store_true", help="set SO_KEEPALIVE")
+    p.add_argument("--rcvbuf", type=int, help="ask for an N-byte receive buffer")
+    p.add_argument("--sndbuf", type=int, help="ask for an N-byte send buffer")
+    p.add_argument("--timeout", type=contract.positive, help="receive timeout (SO_RCVTIMEO)")
+    args = p.parse_args(argv)
+    for name in ("rcvbuf", "sndbuf"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    family, address = contract.resolve(args.host, args.port)
+    server = type("Server", (contract.OneLineErrors, socketserver.TCPServer),
+                  {"address_family": family})(address, OptionsEchoHandler, bind_and_activate=False)
+    with server:
+        sock = server.socket
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0 if args.no_reuse_address else 1)
+        if args.nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if args.keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if args.rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+        if args.sndbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
+        if args.timeout:
+            micros = int(args.timeout * 1e6)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                            struct.pack("ll", micros // 1000000, micros % 1000000))
+        with contract.failing("bind", address):
+            server.server_bind()
+            server.server_activate()
+        contract.announce(sock)
+        print("\n".join(effective_options(sock)), flush=True)
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    contract.main({"server": server, "client": contract.line_client})
