@@ -69,6 +69,8 @@ HandlerFactory handler_class() {
 // TCPServer and UnixStreamServer in one class: the address family decides.
 class BaseServer {
  public:
+  using Request = UniqueFd;  // one request is one connection (a mix-in's view)
+
   // Creates the socket; with bind_and_activate, also binds and listens
   // (Python's TCPServer(server_address, RequestHandlerClass, bind_and_activate)).
   BaseServer(const Endpoint& server_address, HandlerFactory handler_factory,
