@@ -9,4 +9,6 @@
 
 #include "line_client.hpp"
 
-int main(int argc, char** argv) { return net::line_client_main(argc, argv); }
+int main(int argc, char** argv) {
+  return net::line_client_main(argc, argv);
+}

@@ -1,0 +1,159 @@
+// 08_udp/server.cpp — datagrams: UDPServer and DatagramRequestHandler in C++.
+//
+// Teaches: with SOCK_DGRAM there is no connection, no listen() and no
+// accept(). One socket receives every client's datagrams with recvfrom(),
+// which also says who sent each one, and answers with sendto() to that
+// address. A request is one datagram: (data, socket). Each arrives whole or
+// not at all; none is resent if lost.
+//
+// Run:      ./server                   (UDPServer)
+//           ./server --threading       (ThreadingUDPServer: a thread per datagram)
+//           ./server --unix /tmp/udp.sock   (UnixDatagramServer)
+// Observe:  ./client hello; an empty datagram comes back empty; one larger
+//           than max_packet_size (8192) is dropped and logged, not cut.
+// See also: client.cpp, README.md, ../common/threading_mixin.hpp.
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "cli.hpp"
+#include "error.hpp"
+#include "fd.hpp"
+#include "io.hpp"
+#include "socket.hpp"
+#include "stop.hpp"
+#include "threading_mixin.hpp"
+
+namespace {
+
+struct Datagram {
+  std::string packet;  // the bytes, all of them: a datagram arrives whole
+  int socket;          // lent: the server's one socket, to answer on
+};
+
+// Python: DatagramRequestHandler. rfile is the packet, wfile collects the
+// answer, and finish() sends it back to the client in one datagram.
+class EchoDatagramHandler {
+ public:
+  EchoDatagramHandler(Datagram request, const net::Endpoint& client_address)
+      : request_(std::move(request)), client_address_(client_address) {}
+
+  void handle() { wfile_ = request_.packet; }  // echo: everything, even nothing
+
+  void finish() {
+    if (::sendto(request_.socket, wfile_.data(), wfile_.size(), 0, client_address_.addr(),
+                 client_address_.length) == -1) {
+      net::throw_error("sendto", net::to_string(client_address_));
+    }
+  }
+
+ private:
+  Datagram request_;
+  net::Endpoint client_address_;
+  std::string wfile_;
+};
+
+// Python: UDPServer (and UnixDatagramServer: the address family decides).
+// Its shape is BaseServer's, minus listen/accept/close-the-request.
+class UDPServer {
+ public:
+  using Request = Datagram;                             // what ThreadingMixIn hands to a thread
+  static constexpr std::size_t max_packet_size = 8192;  // Python's value
+
+  explicit UDPServer(const net::Endpoint& server_address)
+      : socket_(net::open_socket(server_address.family(), SOCK_DGRAM)),
+        unix_path_(server_address.family() == AF_UNIX ? net::to_string(server_address).substr(5)
+                                                      : "") {
+    net::bind_to(socket_.get(), server_address);  // server_bind(); no server_activate
+  }
+  virtual ~UDPServer() {
+    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+  }
+  UDPServer(const UDPServer&) = delete;
+  UDPServer& operator=(const UDPServer&) = delete;
+
+  int fileno() const noexcept { return socket_.get(); }
+
+  void serve_forever() {
+    while (net::wait_readable(fileno()) == net::IoStatus::ok) handle_request_noblock();
+  }
+
+  // Runs one request: handle, then finish (the reply); errors are logged.
+  void handle_one(Datagram request, const net::Endpoint& client_address) {
+    try {
+      EchoDatagramHandler handler(std::move(request), client_address);
+      handler.handle();
+      handler.finish();
+    } catch (const std::exception& e) {
+      net::log_line("error: request from " + net::to_string(client_address) + ": " + e.what());
+    }
+  }
+
+ protected:
+  virtual void process_request(Datagram request, const net::Endpoint& client_address) {
+    handle_one(std::move(request), client_address);
+  }
+
+ private:
+  // get_request(): one recvfrom. MSG_TRUNC makes it return the datagram's
+  // real length even when the buffer was smaller, so we can tell.
+  void handle_request_noblock() {
+    std::string packet(max_packet_size, '\0');
+    net::Endpoint client_address;
+    client_address.length = sizeof client_address.storage;
+    const ssize_t n = ::recvfrom(fileno(), packet.data(), packet.size(), MSG_TRUNC | MSG_DONTWAIT,
+                                 client_address.addr(), &client_address.length);
+    if (n == -1) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        net::log_line(std::string("error: recvfrom: ") + std::strerror(errno));
+      }
+      return;
+    }
+    const std::string from = net::to_string(client_address);
+    if (static_cast<std::size_t>(n) > max_packet_size) {
+      net::log_line("error: datagram from " + from + " has " + std::to_string(n) +
+                    " bytes, more than max_packet_size " + std::to_string(max_packet_size) +
+                    "; dropped");
+      return;
+    }
+    packet.resize(static_cast<std::size_t>(n));  // 0 is a datagram too: an empty one
+    net::log_line("datagram from " + from + ": " + std::to_string(n) + " bytes");
+    process_request({std::move(packet), fileno()}, client_address);
+  }
+
+  net::UniqueFd socket_;
+  std::string unix_path_;  // removed on close, as BaseServer does
+};
+
+// Python: class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
+using ThreadingUDPServer = net::ThreadingMixIn<UDPServer>;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  net::Cli cli("server", "UDP echo server: each datagram comes back to its sender.");
+  bool threading = false;
+  std::string unix_path;
+  cli.flag("--threading", threading, "a thread per datagram (ThreadingUDPServer)");
+  cli.option("--unix", unix_path, "PATH", "a Unix datagram socket instead of UDP");
+  return net::run_main(cli, argc, argv, [&] {
+    net::install_stop_handlers();
+    const net::Endpoint address = unix_path.empty()
+                                      ? net::resolve(cli.host, cli.port, SOCK_DGRAM, true).front()
+                                      : net::unix_endpoint(unix_path);
+    if (threading) {
+      ThreadingUDPServer server(address);
+      net::announce_listening(server.fileno());
+      server.serve_forever();
+    } else {
+      UDPServer server(address);
+      net::announce_listening(server.fileno());
+      server.serve_forever();
+    }
+    return 0;
+  });
+}

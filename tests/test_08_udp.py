@@ -1,0 +1,124 @@
+"""tests/test_08_udp.py -- datagrams: whole or nothing, empty ones, size limit, loss and retry."""
+import os
+import socket
+import threading
+
+from conftest import free_port
+
+CHAPTER = "08_udp"
+
+
+def udp_client(server, timeout=2.0):
+    family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.settimeout(timeout)
+    return sock
+
+
+def echo(server, payload):
+    with udp_client(server) as sock:
+        sock.sendto(payload, server.address)
+        reply, sender = sock.recvfrom(65536)
+        assert sender[:2] == server.address
+        return reply
+
+
+def test_each_datagram_comes_back_to_its_sender(start_server, run_client):
+    server = start_server(CHAPTER)
+    assert echo(server, b"hello datagram") == b"hello datagram"
+    result = run_client(CHAPTER, server, "one", "two")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "one\ntwo\n"
+
+
+def test_the_empty_datagram_is_echoed(start_server):
+    # recvfrom() returning 0 bytes is not EOF here: it is a datagram.
+    server = start_server(CHAPTER)
+    assert echo(server, b"") == b""
+    server.wait_log(r"datagram from 127\.0\.0\.1:\d+: 0 bytes")
+
+
+def test_max_packet_size_is_echoed_whole_and_one_more_byte_is_dropped(start_server):
+    server = start_server(CHAPTER)
+    assert echo(server, b"m" * 8192) == b"m" * 8192
+    with udp_client(server, timeout=0.5) as sock:
+        sock.sendto(b"x" * 8193, server.address)
+        try:
+            reply = sock.recv(65536)
+        except socket.timeout:
+            reply = None
+        assert reply is None, "a cut copy must not be sent back as if it were all"
+    server.wait_log(r"^error: datagram from 127\.0\.0\.1:\d+ has .*max_packet_size 8192")
+    assert echo(server, b"next") == b"next"
+
+
+def test_threading_serves_many_clients_at_once(start_server):
+    server = start_server(CHAPTER, "--threading")
+    errors = []
+
+    def client(n):
+        try:
+            for i in range(10):
+                payload = b"client %d datagram %d" % (n, i)
+                assert echo(server, payload) == payload
+        except Exception as e:
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+
+
+def test_unix_datagram_server(start_server, run_client, tmp_path):
+    path = str(tmp_path / "udp.sock")
+    server = start_server(CHAPTER, "--unix", path)
+    assert server.stdout_lines[0] == f"listening on unix:{path}"
+    result = run_client(CHAPTER, None, "--unix", path, "over a Unix datagram socket")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "over a Unix datagram socket\n"
+    assert server.stop() == 0
+    assert not os.path.exists(path)
+
+
+def test_the_client_gives_up_after_its_retries(run_client):
+    # A socket that receives but never answers: every datagram is "lost".
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        result = run_client(CHAPTER, None, "--port", str(port), "--timeout", "0.2",
+                            "--retries", "2", "anyone?")
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"error: recv 127.0.0.1:{port}: timed out")
+        silent.settimeout(1)
+        assert [silent.recv(100) for _ in range(3)] == [b"anyone?"] * 3, "1 try + 2 retries"
+
+
+def test_a_retry_recovers_a_lost_datagram(run_client):
+    # A server that "loses" the first datagram and answers the second.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lossy:
+        lossy.bind(("127.0.0.1", 0))
+        lossy.settimeout(10)
+        port = lossy.getsockname()[1]
+
+        def serve():
+            lossy.recvfrom(100)  # dropped
+            data, sender = lossy.recvfrom(100)
+            lossy.sendto(data, sender)
+
+        server = threading.Thread(target=serve)
+        server.start()
+        result = run_client(CHAPTER, None, "--port", str(port), "--timeout", "0.3", "again")
+        server.join(timeout=10)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "again\n"
+
+
+def test_a_closed_udp_port_is_refused_through_icmp(run_client):
+    # connect() on a UDP socket lets the kernel report ICMP port unreachable.
+    port = free_port()
+    result = run_client(CHAPTER, None, "--port", str(port), "--timeout", "2", "hello")
+    assert result.returncode == 1
+    assert result.stderr == f"error: recv 127.0.0.1:{port}: Connection refused\n"
