@@ -39,7 +39,7 @@ class Tour:
         result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
         if show:
             piped = f"printf {stdin!r} | " if stdin else ""
-            print(f"   $ {piped}./client {' '.join(repr(a) if ' ' in a else a for a in args)}")
+            print(f"   $ {piped}./client {' '.join(repr(a) if ' ' in a or not a else a for a in args)}")
             for line in (result.stdout + result.stderr).splitlines():
                 print(f"     {line}")
         return result
@@ -156,6 +156,36 @@ def chapter_06(tour, ch):
     expect(out == "third\n", "the third client was never served")
 
 
+def chapter_07(tour, ch):
+    server = tour.server(ch, "--nodelay", "--rcvbuf", "65536", "--timeout", "0.3")
+    server.wait_until(lambda: len(server.stdout_lines) >= 7, 5, "the option lines")
+    for line in server.stdout_lines[1:7]:
+        print(f"     {line}")
+    expect("SO_RCVBUF = 131072" in server.stdout_lines, "SO_RCVBUF was not doubled")
+    # TIME_WAIT: the server closes a silent connection first, then stops.
+    with socket.create_connection(server.address, timeout=5) as sock:
+        expect(sock.recv(10) == b"", "the receive timeout did not close the connection")
+    port = str(server.port)
+    expect(server.stop() == 0, "server did not stop cleanly")
+    refused = subprocess.run(program(ch, "cpp", "server") + ["--port", port, "--no-reuse-address"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    print(f"   after a server-side close, restart with --no-reuse-address:\n"
+          f"     {refused.stderr.strip()}")
+    expect(refused.returncode == 1, "bind succeeded despite TIME_WAIT")
+    again = tour.server(ch, "--port", port)
+    expect(again.port == int(port), "the restart did not get the same port")
+    print("   with SO_REUSEADDR (the default) the same port binds at once")
+
+
+def chapter_08(tour, ch):
+    server = tour.server(ch)
+    tour.client(ch, server, "one datagram", "")
+    result = tour.client(ch, server, "x" * 9000, "--timeout", "0.2", "--retries", "1", show=False)
+    print(f"   $ ./client --timeout 0.2 --retries 1 <9000 bytes>\n     {result.stderr.strip()}")
+    print(f"     server log: {server.wait_log('max_packet_size')}")
+    expect(result.returncode == 1, "an oversized datagram was answered")
+
+
 LESSONS = {
     "01_raw_socket_echo": ("The bare calls",
                            "socket, bind, listen, accept, recv, send, close, in plain sight;"
@@ -175,6 +205,12 @@ LESSONS = {
     "06_thread_pool": ("A bounded pool",
                        "N threads share one listener: at most N clients at once,"
                        " the rest wait their turn.", chapter_06),
+    "07_socket_options": ("Socket options",
+                          "set between socket() and bind(), read back with getsockopt;"
+                          " SO_REUSEADDR and TIME_WAIT.", chapter_07),
+    "08_udp": ("Datagrams",
+               "no connection, no accept: recvfrom/sendto, whole datagrams or none,"
+               " a client that retries.", chapter_08),
 }
 
 
