@@ -29,7 +29,7 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all unit
 	tests/unit_tests --gtest_brief=1
-	$$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
+	$(if $(SANITIZE),STOP_SECONDS=5) $$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
 
 tour: all
 	python3 tests/tour.py

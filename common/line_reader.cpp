@@ -31,7 +31,7 @@ LineStatus LineReader::read_line(std::string& line) {
     buffer_.erase(0, start_);
     scanned = buffer_.size();
     start_ = 0;
-    const std::size_t chunk = std::clamp<std::size_t>(max_line_ + 1 - scanned, 1, 16384);
+    const std::size_t chunk = std::clamp<std::size_t>(max_line_ + 1 - scanned, 1, 65536);
     buffer_.resize(scanned + chunk);
     const RecvResult got = recv_some(fd_, {buffer_.data() + scanned, chunk}, timeout_);
     buffer_.resize(scanned + got.bytes);
@@ -49,6 +49,11 @@ LineStatus LineReader::read_line(std::string& line) {
         return LineStatus::stopped;
     }
   }
+}
+
+bool LineReader::has_line() const noexcept {
+  if (start_ == buffer_.size()) return false;
+  return at_eof_ || buffer_.find('\n', start_) != std::string::npos;
 }
 
 }  // namespace net

@@ -40,6 +40,11 @@ class LineReader {
   // `eof`. Any other status leaves `line` empty.
   LineStatus read_line(std::string& line);
 
+  // True if the next read_line() can return a line without waiting for the
+  // peer: a whole line, or the last partial one at EOF, is already buffered.
+  // A writer that batches its answers flushes when this turns false.
+  bool has_line() const noexcept;
+
  private:
   int fd_;
   std::size_t max_line_;

@@ -26,11 +26,16 @@ void StreamRequestHandler::setup() {
 }
 
 void LineEchoHandler::handle() {
-  std::string line;
+  std::string line, replies;
   for (;;) {
     switch (rfile->read_line(line)) {
       case LineStatus::line:
-        if (wfile.write(line) != IoStatus::ok) return;  // the client left mid-reply
+        // Answers are collected while more lines are already buffered and
+        // sent together: one send() per recv(), not one per line.
+        replies += line;
+        if (rfile->has_line() && replies.size() < 65536) break;
+        if (wfile.write(replies) != IoStatus::ok) return;  // the client left mid-reply
+        replies.clear();
         break;
       case LineStatus::eof:
       case LineStatus::stopped:

@@ -49,7 +49,8 @@ class StreamRequestHandler : public RequestHandler {
   Wfile wfile{-1, std::nullopt};
 };
 
-// For each line in rfile: wfile.write(line). Logs a timeout and returns;
+// For each line in rfile: wfile.write(line) — the lines that arrived in one
+// read are answered in one write. Logs a timeout and returns;
 // throws (so handle_error logs it) on an over-long line or a reset.
 class LineEchoHandler : public StreamRequestHandler {
  public:

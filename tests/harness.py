@@ -7,6 +7,7 @@ tour (tour.py) and by the benchmark (bench.py).
     ...talk to server.address...
     assert server.stop() == 0        # SIGTERM; must exit within 2 s
 """
+import os
 import re
 import signal
 import subprocess
@@ -17,7 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted(p.name for p in ROOT.glob("0[0-9]_*") if (p / "reference.py").exists())
-STOP_SECONDS = 2.0
+# The contract: a server stops within 2 s of SIGINT/SIGTERM. Sanitizer
+# builds start and exit several times slower, so `make SANITIZE=...` raises
+# the bound (STOP_SECONDS=5); the plain build is held to 2 s.
+STOP_SECONDS = float(os.environ.get("STOP_SECONDS", "2.0"))
 
 
 class HarnessError(AssertionError):

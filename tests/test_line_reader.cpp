@@ -58,6 +58,18 @@ TEST(LineReader, SplitsManyLinesFromOneRead) {
   EXPECT_EQ(last, net::LineStatus::eof);
 }
 
+TEST(LineReader, HasLineTellsWhetherTheNextReadWouldWait) {
+  Pair pair = feed({"a\nb", "\n"});
+  net::LineReader reader(pair.reader.get(), 100, 1s);
+  std::string line;
+  EXPECT_FALSE(reader.has_line());  // nothing read yet
+  EXPECT_EQ(reader.read_line(line), net::LineStatus::line);
+  EXPECT_FALSE(reader.has_line());  // "b" is buffered, its newline is not
+  EXPECT_EQ(reader.read_line(line), net::LineStatus::line);
+  EXPECT_EQ(line, "b\n");
+  EXPECT_FALSE(reader.has_line());
+}
+
 TEST(LineReader, OneByteAtATime) {
   Pair pair = feed({"o", "n", "e", "\n", "t", "w", "o", "\n"});
   net::LineReader reader(pair.reader.get(), 100, 1s);
