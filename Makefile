@@ -2,6 +2,7 @@
 #
 #   make tour     build everything, then walk through every chapter
 #   make test     build everything, then run the unit tests and the pytest harness
+#   make bench    the server designs measured, C++ against Python (a table and a chart)
 #
 # Also: make (build all), make -C 03_stream_handler (one chapter),
 # make SANITIZE=address,undefined test, make SANITIZE=thread test, make clean.
@@ -22,6 +23,13 @@ $(CHAPTERS): lib
 unit: lib
 	@$(MAKE) --no-print-directory -C tests unit_tests
 
+# The server-design benchmark: a table, tests/bench/results.csv and chart.png.
+# Installs gnuplot and iperf3 with apt-get when run as root and they are missing.
+bench: all lib
+	@$(MAKE) --no-print-directory -C tests loadgen
+	@tests/deps.sh --bench
+	python3 tests/bench.py
+
 deps:
 	@tests/deps.sh
 
@@ -39,4 +47,4 @@ clean:
 	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
 
 comma := ,
-.PHONY: all lib unit deps test tour clean $(CHAPTERS)
+.PHONY: all lib unit deps test tour bench clean $(CHAPTERS)

@@ -27,8 +27,10 @@ class PoolServer(contract.TrackConnections, socketserver.TCPServer):
     def server_activate(self):
         super().server_activate()
         # Several workers wait on one listener: the losers of each accept()
-        # must get BlockingIOError, not sleep inside accept().
-        self.socket.setblocking(False)
+        # must give up after a while (socket.timeout), not sleep inside
+        # accept() for ever. (Not setblocking(False): handle_request() takes
+        # the socket's timeout, 0.0, as its own and would spin.)
+        self.socket.settimeout(self.timeout)
 
 
 def worker(server, stopping):
