@@ -43,7 +43,8 @@ tour: all
 	python3 tests/tour.py
 
 clean:
-	rm -rf .build tests/unit_tests
+	rm -rf .build
+	@$(MAKE) --no-print-directory -C tests clean
 	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
 
 comma := ,

@@ -20,8 +20,6 @@ def server(argv):
     p = contract.parser("server", "Line echo server: StreamRequestHandler, rfile and wfile.")
     contract.add_stream_options(p)
     args = p.parse_args(argv)
-    if args.max_line < 1:
-        p.error("--max-line must be at least 1")
     with contract.make_server(socketserver.TCPServer, args, contract.line_handler(args)) as server:
         contract.announce(server.socket)
         server.serve_forever()

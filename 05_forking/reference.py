@@ -37,10 +37,9 @@ class ForkingServer(socketserver.ForkingTCPServer):
 def server(argv):
     p = contract.parser("server", "Forking line echo server: one process per connection.")
     contract.add_stream_options(p)
-    p.add_argument("--max-children", type=int, default=40, help="most children at once (default 40)")
+    p.add_argument("--max-children", type=contract.at_least(1), default=40,
+                   help="most children at once (default 40)")
     args = p.parse_args(argv)
-    if args.max_children < 1:
-        p.error("--max-children must be at least 1")
     with contract.make_server(ForkingServer, args, contract.line_handler(args),
                               max_children=args.max_children) as server:
         contract.announce(server.socket)

@@ -41,10 +41,9 @@ def worker(server, stopping):
 def server(argv):
     p = contract.parser("server", "Line echo server run by a fixed pool of worker threads.")
     contract.add_stream_options(p)
-    p.add_argument("--workers", type=int, default=16, help="threads in the pool (default 16)")
+    p.add_argument("--workers", type=contract.at_least(1), default=16,
+                   help="threads in the pool (default 16)")
     args = p.parse_args(argv)
-    if args.workers < 1:
-        p.error("--workers must be at least 1")
     stopping = threading.Event()
     # An idle worker's handle_request() timing out is routine, not news.
     with contract.make_server(PoolServer, args, contract.line_handler(args),

@@ -56,13 +56,10 @@ def server(argv):
     p.add_argument("--no-reuse-address", action="store_true", help="do not set SO_REUSEADDR")
     p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY")
     p.add_argument("--keepalive", action="store_true", help="set SO_KEEPALIVE")
-    p.add_argument("--rcvbuf", type=int, help="ask for an N-byte receive buffer")
-    p.add_argument("--sndbuf", type=int, help="ask for an N-byte send buffer")
+    p.add_argument("--rcvbuf", type=contract.at_least(1), help="ask for an N-byte receive buffer")
+    p.add_argument("--sndbuf", type=contract.at_least(1), help="ask for an N-byte send buffer")
     p.add_argument("--timeout", type=contract.positive, help="receive timeout (SO_RCVTIMEO)")
     args = p.parse_args(argv)
-    for name in ("rcvbuf", "sndbuf"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name} must be at least 1")
     family, address = contract.resolve(args.host, args.port)
     server = type("Server", (contract.OneLineErrors, socketserver.TCPServer),
                   {"address_family": family})(address, OptionsEchoHandler, bind_and_activate=False)

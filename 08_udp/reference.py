@@ -76,12 +76,11 @@ def ask(sock, message, name, timeout, retries):
 def client(argv):
     p = contract.parser("client", "Send each MESSAGE as one datagram; print the answer.")
     p.add_argument("--timeout", type=contract.positive, default=1.0, help="seconds per try")
-    p.add_argument("--retries", type=int, default=3, help="send again N times before giving up")
+    p.add_argument("--retries", type=contract.at_least(0), default=3,
+                   help="send again N times before giving up")
     p.add_argument("--unix", metavar="PATH", help="a Unix datagram server instead of UDP")
     p.add_argument("message", nargs="*")
     args = p.parse_args(argv)
-    if args.retries < 0:
-        p.error("--retries must be 0 or more")
     own_name = f"/tmp/udp-client-{os.getpid()}.sock"
     if args.unix:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -70,6 +70,19 @@ def positive(text):
     return value
 
 
+def at_least(minimum):
+    """An argparse type: a whole number >= minimum ("--workers must be ...")."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"'{text}' is less than {minimum}")
+        return value
+    return parse
+
+
 def format_address(address):
     """('127.0.0.1', 5) -> 127.0.0.1:5, ('::1', 5, 0, 0) -> [::1]:5, path -> unix:path."""
     if isinstance(address, (str, bytes)):
@@ -241,14 +254,13 @@ class LineEchoHandler(socketserver.StreamRequestHandler):
 def add_stream_options(p):
     """--timeout S, --max-line N, --nodelay: the options of a line server."""
     p.add_argument("--timeout", type=positive, help="close a connection idle for S seconds")
-    p.add_argument("--max-line", type=int, default=65536, help="longest line accepted, in bytes")
+    p.add_argument("--max-line", type=at_least(1), default=65536,
+                   help="longest line accepted, in bytes")
     p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY on each connection")
 
 
 def line_handler(args, base=LineEchoHandler):
     """The handler class `base` with the stream options of `args` applied."""
-    if args.max_line < 1:
-        raise Failure("--max-line must be at least 1")
     return type("Handler", (base,), {"timeout": args.timeout, "max_line": args.max_line,
                                       "disable_nagle_algorithm": args.nodelay})
 

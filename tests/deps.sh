@@ -19,37 +19,38 @@ pytest_python() {
   return 1
 }
 
-if [ "${1:-}" = "--bench" ]; then
-  # Optional for the benchmark: without them it prints the table anyway.
-  missing=()
-  command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
-  command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
-  [ ${#missing[@]} -eq 0 ] && exit 0
+# install_or_say REQUIRED PACKAGE...: apt-get install them as root; else say
+# the command to run (and fail, if they are required).
+install_or_say() {
+  local required=$1
+  shift
+  [ $# -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing ${missing[*]} with apt-get" >&2
+    echo "installing $* with apt-get" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  elif [ "$required" = required ]; then
+    echo "error: missing $*; run: sudo apt-get install $*" >&2
+    exit 1
   else
-    echo "note: without ${missing[*]} the bench skips them; sudo apt-get install ${missing[*]}" >&2
+    echo "note: without $* the bench skips them; sudo apt-get install $*" >&2
   fi
-  exit 0
-fi
+}
 
-if [ "${1:-}" = "--python" ]; then
-  pytest_python || { echo "error: no python3 with pytest; run: tests/deps.sh" >&2; exit 1; }
-  exit 0
-fi
-
-missing=()
-[ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
-pytest_python >/dev/null || missing+=(python3-pytest)
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing ${missing[*]} with apt-get" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  echo "error: missing ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
-  exit 1
-fi
+case "${1:-}" in
+  --python)
+    pytest_python || { echo "error: no python3 with pytest; run: tests/deps.sh" >&2; exit 1; }
+    ;;
+  --bench)  # optional: without them the bench prints its table anyway
+    missing=()
+    command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
+    command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
+    install_or_say optional "${missing[@]}"
+    ;;
+  *)
+    missing=()
+    [ -f /usr/include/gtest/gtest.h ] || missing+=(libgtest-dev)
+    pytest_python >/dev/null || missing+=(python3-pytest)
+    install_or_say required "${missing[@]}"
+    ;;
+esac
