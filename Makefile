@@ -21,12 +21,11 @@ $(CHAPTERS): lib
 	@$(MAKE) --no-print-directory -C $@
 
 unit: lib
-	@$(MAKE) --no-print-directory -C tests unit_tests
+	@$(MAKE) --no-print-directory -C tests all
 
 # The server-design benchmark: a table, tests/bench/results.csv and chart.png.
 # Installs gnuplot and iperf3 with apt-get when run as root and they are missing.
-bench: all lib
-	@$(MAKE) --no-print-directory -C tests loadgen
+bench: all unit
 	@tests/deps.sh --bench
 	python3 tests/bench.py
 
