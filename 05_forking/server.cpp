@@ -87,7 +87,9 @@ class ForkingMixIn : public Server {
       net::log_line("process " + std::to_string(::getpid()) + " serves " +
                     net::to_string(client_address));
       this->handle_one(std::move(request), client_address);
-      ::_exit(0);  // not exit(): no destructors or atexit handlers of the parent's objects
+      // _exit, not return (that would unwind into the parent's serve loop)
+      // and not exit() (atexit handlers and stdio buffers copied from the parent).
+      ::_exit(0);
     }
     ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     if (pid == -1) net::throw_error("fork", net::to_string(client_address));
