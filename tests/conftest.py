@@ -18,6 +18,7 @@ import time
 import socket
 import struct
 import subprocess
+import threading
 
 import pytest
 
@@ -118,6 +119,28 @@ def reset(sock):
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def run_clients(client, count, timeout=60):
+    """Runs client(n) for n in range(count) in as many threads at once and
+    returns the failures as strings (an assert inside a thread would be lost).
+    Every thread is joined; one still running after `timeout` is a failure."""
+    errors = []
+
+    def guarded(n):
+        try:
+            client(n)
+        except Exception as e:
+            errors.append(f"client {n}: {e!r}")
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(timeout=max(0, deadline - time.monotonic()))
+    errors += [f"{t.name} still running after {timeout} s" for t in threads if t.is_alive()]
+    return errors
 
 
 def thread_count(pid):

@@ -2,8 +2,8 @@
 import socket
 import threading
 
-from conftest import (connect, echo_line, recv_exactly, recv_until_eof, sanitizer_threads,
-                      thread_count, wait_for)
+from conftest import (connect, echo_line, recv_exactly, recv_until_eof, run_clients,
+                      sanitizer_threads, thread_count, wait_for)
 
 CHAPTER = "04_threading"
 
@@ -22,25 +22,16 @@ def test_a_slow_client_never_delays_a_fast_one(start_server):
 
 def test_50_concurrent_clients_all_get_their_own_echo(start_server):
     server = start_server(CHAPTER)
-    errors = []
     ready = threading.Barrier(50, timeout=10)
 
     def client(n):
-        try:
-            with connect(server, timeout=10) as sock:
-                ready.wait()  # all 50 connected before anyone talks
-                lines = b"".join(b"client %d line %d\n" % (n, i) for i in range(20))
-                sock.sendall(lines)
-                assert recv_exactly(sock, len(lines)) == lines
-        except Exception as e:  # collected: an assert in a thread would be lost
-            errors.append(f"client {n}: {e!r}")
+        with connect(server, timeout=10) as sock:
+            ready.wait()  # all 50 connected before anyone talks
+            lines = b"".join(b"client %d line %d\n" % (n, i) for i in range(20))
+            sock.sendall(lines)
+            assert recv_exactly(sock, len(lines)) == lines
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    assert run_clients(client, 50) == []
 
 
 def test_threads_are_joined_and_never_leak(start_server):

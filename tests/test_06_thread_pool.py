@@ -1,7 +1,7 @@
 """tests/test_06_thread_pool.py -- a bounded pool: N at once, the rest queue, threads fixed."""
 import threading
 
-from conftest import assert_waits, connect, echo_line, recv_exactly, thread_count
+from conftest import assert_waits, connect, echo_line, recv_exactly, run_clients, thread_count
 
 CHAPTER = "06_thread_pool"
 
@@ -33,22 +33,15 @@ def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server):
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    served, errors = [], []
+    served = []
 
     def client(n):  # 20 of these at once, 15 connections each: 16 always queue
-        try:
-            for i in range(15):
-                echo_line(server, b"flood %d.%d\n" % (n, i))
-                served.append((n, i))
-        except Exception as e:
-            errors.append(f"client {n}: {e!r}")
+        for i in range(15):
+            echo_line(server, b"flood %d.%d\n" % (n, i))
+            served.append((n, i))
 
-    clients = [threading.Thread(target=client, args=(n,)) for n in range(20)]
     try:
-        for t in clients:
-            t.start()
-        for t in clients:
-            t.join(timeout=60)
+        errors = run_clients(client, 20)
     finally:
         done.set()
         sampler.join()

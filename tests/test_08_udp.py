@@ -3,7 +3,7 @@ import os
 import socket
 import threading
 
-from conftest import free_port
+from conftest import free_port, run_clients
 
 CHAPTER = "08_udp"
 
@@ -54,22 +54,13 @@ def test_max_packet_size_is_echoed_whole_and_one_more_byte_is_dropped(start_serv
 
 def test_threading_serves_many_clients_at_once(start_server):
     server = start_server(CHAPTER, "--threading")
-    errors = []
 
     def client(n):
-        try:
-            for i in range(10):
-                payload = b"client %d datagram %d" % (n, i)
-                assert echo(server, payload) == payload
-        except Exception as e:
-            errors.append(repr(e))
+        for i in range(10):
+            payload = b"client %d datagram %d" % (n, i)
+            assert echo(server, payload) == payload
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    assert run_clients(client, 20) == []
 
 
 def test_unix_datagram_server(start_server, run_client, tmp_path):
