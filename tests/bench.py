@@ -31,7 +31,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from harness import ROOT, HarnessError, Server, program
 

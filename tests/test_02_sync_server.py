@@ -60,7 +60,6 @@ def test_once_with_timeout_and_nobody_exits_0_through_handle_timeout(start_serve
 
 
 def test_timeout_without_once_is_a_usage_error(impl):
-    from conftest import program
     result = subprocess.run(program(CHAPTER, impl, "server") + ["--timeout", "1"],
                             capture_output=True, text=True, timeout=20)
     assert result.returncode == 2

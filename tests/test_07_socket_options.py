@@ -1,5 +1,4 @@
 """tests/test_07_socket_options.py -- options set before bind, read back, inherited; TIME_WAIT."""
-import socket
 import subprocess
 
 from conftest import connect, program, recv_exactly, recv_until_eof
