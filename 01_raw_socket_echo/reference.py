@@ -4,10 +4,12 @@
 Run:  python3 reference.py server [--port 0]
       python3 reference.py client [--port PORT] hello world
 The same contract as ./server and ./client, so tests/ runs against both.
-Fixed from the notes: the client uses sendall (send may write less), reads
-the whole echo (one recv may return part of it) and compares with b'', not ''.
+Fixed from the notes: every send() is looped until all is out (send may
+write less), the client reads the whole echo (one recv may return part of
+it), and EOF is b'', not ''.
 """
 import os
+import select
 import socket
 import sys
 
@@ -17,22 +19,48 @@ import contract  # noqa: E402
 PIECE = 64 * 1024  # send a piece, read its echo: never both buffers full
 
 
-def echo(conn, peer):
+def send_everything(conn, data):
+    """sendall(), written out, so that short sends can be counted; it also
+    works on a non-blocking socket, where sendall() would raise."""
+    short_sends = 0
+    view = memoryview(data)
+    while view:
+        try:
+            sent = conn.send(view)
+        except BlockingIOError:  # non-blocking and no room: wait for some
+            select.select([], [conn], [])
+            continue
+        if sent < len(view):
+            short_sends += 1
+        view = view[sent:]
+    return short_sends
+
+
+def echo(conn, peer, size):
+    """Echoes until EOF; returns how many send() calls came back short."""
+    short_sends = 0
     while True:
         try:
-            data = conn.recv(8192)
+            data = conn.recv(size)
+        except BlockingIOError:  # non-blocking and nothing there yet
+            select.select([conn], [], [])
+            continue
         except ConnectionResetError as e:
             contract.log(f"error: recv {peer}: {e.strerror}")
-            return
+            return short_sends
         if not data:  # b'' means EOF
-            return
-        conn.sendall(data)
+            return short_sends
+        short_sends += send_everything(conn, data)
 
 
 def server(argv):
-    args = contract.parser("server", "Iterative echo server.").parse_args(argv)
+    p = contract.parser("server", "Iterative echo server.")
+    p.add_argument("--nonblocking", action="store_true", help="conn.setblocking(False)")
+    p.add_argument("--buffer", type=contract.at_least(1), default=8192, help="bytes per recv()")
+    args = p.parse_args(argv)
     family, address = contract.resolve(args.host, args.port)
     with socket.socket(family, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart in TIME_WAIT
         with contract.failing("bind", address):
             listener.bind(address)
         listener.listen(5)
@@ -41,12 +69,14 @@ def server(argv):
             conn, client = listener.accept()
             peer = contract.format_address(client)
             contract.log(f"connection from {peer}")
+            short_sends = 0
             with conn:
+                conn.setblocking(not args.nonblocking)
                 try:
-                    echo(conn, peer)
+                    short_sends = echo(conn, peer, args.buffer)
                 except BrokenPipeError:
                     contract.log(f"error: send {peer}: Broken pipe")
-            contract.log(f"closed {peer}")
+            contract.log(f"closed {peer} ({short_sends} short sends)")
 
 
 def client(argv):

@@ -4,19 +4,23 @@
 // listen, then accept / recv / send / close for one client after another.
 // Every call is checked for -1 and reported with errno. While one client is
 // served, the next waits in the listen backlog: this server is iterative.
+// With --nonblocking each connection is made non-blocking (Python's
+// setblocking(False)), and send() can return short counts.
 //
 // Run:      ./server                      (then ./client hello in another terminal)
-// Observe:  "listening on 127.0.0.1:20000"; one "connection from" line per
-//           client; a second client connected meanwhile is served only after
-//           the first one leaves.
+// Observe:  "listening on 127.0.0.1:20000"; "connection from" and "closed ...
+//           (N short sends)" per client; a second client connected meanwhile
+//           is served only after the first one leaves.
 // See also: client.cpp, README.md, ../02_sync_server (the same, wrapped).
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "address.hpp"
 #include "cli.hpp"
@@ -26,44 +30,53 @@
 
 namespace {
 
-constexpr int backlog = 5;                 // the notes' listen(5)
-constexpr std::size_t buffer_size = 8192;  // the notes' recv(8192)
+constexpr int backlog = 5;  // the notes' listen(5)
 
 void log_errno(const char* call, const std::string& where) {
   net::log_line(std::string("error: ") + call + " " + where + ": " + std::strerror(errno));
 }
 
-// send() may take only part of what we give it (a partial write), so we loop
-// until every byte is out. MSG_NOSIGNAL: a peer that has gone makes send()
-// fail with EPIPE instead of raising SIGPIPE, which would kill the server.
-bool send_everything(int conn, const char* data, std::size_t size, const std::string& peer) {
+// send() may take only part of what we give it (README: "When send is
+// short"), so we loop until every byte is out, and count the short counts.
+// MSG_NOSIGNAL: a peer that has gone makes send() fail with EPIPE instead of
+// raising SIGPIPE, which would kill the server.
+bool send_everything(int conn, const char* data, std::size_t size, const std::string& peer,
+                     int& short_sends) {
   while (size > 0) {
     const ssize_t sent = ::send(conn, data, size, MSG_NOSIGNAL);
     if (sent == -1) {
       if (errno == EINTR && !net::stop_requested()) continue;  // a signal, not ours
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {            // non-blocking, no room:
+        if (net::wait_writable(conn) == net::IoStatus::ok) continue;  // wait for room
+        return false;                                                 // (or a stop)
+      }
       if (errno != EINTR) log_errno("send", peer);
       return false;
     }
+    if (static_cast<std::size_t>(sent) < size) ++short_sends;
     data += sent;
     size -= static_cast<std::size_t>(sent);
   }
   return true;
 }
 
-// Echoes until the client closes its side (recv returns 0) or we are stopped.
-void echo(int conn, const std::string& peer) {
-  char buffer[buffer_size];
+// Echoes until the client closes its side (recv returns 0) or we are stopped;
+// returns how many send() calls came back short.
+int echo(int conn, const std::string& peer, std::vector<char>& buffer) {
+  int short_sends = 0;
   for (;;) {
     // Wait for bytes or for SIGINT/SIGTERM (see common/stop.hpp).
-    if (net::wait_readable(conn) != net::IoStatus::ok) return;
-    const ssize_t received = ::recv(conn, buffer, sizeof buffer, 0);
-    if (received == 0) return;  // EOF: Python's `if not msg: break`
+    if (net::wait_readable(conn) != net::IoStatus::ok) return short_sends;
+    const ssize_t received = ::recv(conn, buffer.data(), buffer.size(), 0);
+    if (received == 0) return short_sends;  // EOF: Python's `if not msg: break`
     if (received == -1) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       log_errno("recv", peer);  // e.g. Connection reset by peer
-      return;
+      return short_sends;
     }
-    if (!send_everything(conn, buffer, static_cast<std::size_t>(received), peer)) return;
+    if (!send_everything(conn, buffer.data(), static_cast<std::size_t>(received), peer, short_sends)) {
+      return short_sends;
+    }
   }
 }
 
@@ -71,7 +84,13 @@ void echo(int conn, const std::string& peer) {
 
 int main(int argc, char** argv) {
   net::Cli cli("server", "Iterative echo server: every byte comes back, one client at a time.");
+  bool nonblocking = false;
+  int buffer_size = 8192;  // the notes' recv(8192)
+  cli.flag("--nonblocking", nonblocking, "make each connection non-blocking (setblocking(False))");
+  cli.option("--buffer", buffer_size, "N", "bytes per recv(), so per send() (default 8192)", 1,
+             1 << 24);
   return net::run_main(cli, argc, argv, [&] {
+    std::vector<char> buffer(static_cast<std::size_t>(buffer_size));
     net::install_stop_handlers();
     const net::Endpoint address = net::resolve(cli.host, cli.port, SOCK_STREAM, true).front();
     const std::string where = net::to_string(address);
@@ -81,6 +100,11 @@ int main(int argc, char** argv) {
       log_errno("socket", where);
       return 1;
     }
+
+    // Restart on the same port at once, even while connections of the last
+    // run sit in TIME_WAIT (README: "Restarting: TIME_WAIT"; chapter 07).
+    const int on = 1;
+    ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 
     if (::bind(listener, address.addr(), address.length) == -1) {
       log_errno("bind", where);
@@ -103,11 +127,12 @@ int main(int argc, char** argv) {
         if (errno != EINTR && errno != ECONNABORTED) log_errno("accept", where);
         continue;  // one failed accept never ends the server
       }
+      if (nonblocking) ::fcntl(conn, F_SETFL, ::fcntl(conn, F_GETFL) | O_NONBLOCK);
       const std::string peer = net::to_string(client);
       net::log_line("connection from " + peer);
-      echo(conn, peer);
+      const int short_sends = echo(conn, peer, buffer);
       ::close(conn);
-      net::log_line("closed " + peer);
+      net::log_line("closed " + peer + " (" + std::to_string(short_sends) + " short sends)");
     }
 
     ::close(listener);

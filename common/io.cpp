@@ -55,6 +55,10 @@ IoStatus wait_readable(int fd, Timeout timeout) {
   return wait_for(fd, POLLIN, timeout);
 }
 
+IoStatus wait_writable(int fd, Timeout timeout) {
+  return wait_for(fd, POLLOUT, timeout);
+}
+
 RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout) {
   for (;;) {
     if (IoStatus waited = wait_for(fd, POLLIN, timeout); waited != IoStatus::ok) {

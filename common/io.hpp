@@ -41,6 +41,9 @@ struct RecvResult {
 // pipe fires, or `timeout` passes. Returns ok, stopped or timed_out.
 IoStatus wait_readable(int fd, Timeout timeout = std::nullopt);
 
+// The same for room to write: until send() on `fd` can take bytes again.
+IoStatus wait_writable(int fd, Timeout timeout = std::nullopt);
+
 // One recv() of at most buffer.size() bytes, after waiting as above.
 RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout = std::nullopt);
 

@@ -1,4 +1,5 @@
 """tests/test_01_raw_socket_echo.py -- the bare calls: exact echo, iterative service."""
+import re
 import socket
 import threading
 
@@ -15,17 +16,67 @@ def test_every_byte_value_comes_back_unchanged(start_server):
         assert recv_exactly(sock, len(payload)) == payload
 
 
-def test_4_mib_echo_while_writing_exercises_partial_writes(start_server):
-    # Writing 4 MiB before reading would fill both directions' buffers; the
-    # server's send() then takes only part of each buffer: its loop must go on.
+def echo_while_writing(server, payload, rcvbuf=None, read_after=0, read_size=65536):
+    """Sends payload from a second thread while reading the echo, so neither
+    side's buffers stay full; returns what came back. With read_after, the
+    reading starts only once that many bytes are sent, so the server's
+    buffers are full first and it has large reads to send."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # a small receive window: the server's send buffer fills often
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10)  # a lost byte fails the test within 10 s
+    sent = threading.Event()
+    progress = [0]
+
+    def write():
+        for offset in range(0, len(payload), 65536):
+            sock.sendall(payload[offset:offset + 65536])
+            progress[0] = offset + 65536
+            if progress[0] >= read_after:
+                sent.set()
+        sent.set()
+
+    with sock:
+        sock.connect(server.address)
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert sent.wait(timeout=20), f"stuck after sending {progress[0]} bytes"
+        echoed = bytearray()
+        while len(echoed) < len(payload):
+            chunk = sock.recv(read_size)
+            assert chunk, f"EOF after {len(echoed)} of {len(payload)} bytes"
+            echoed += chunk
+        writer.join(timeout=20)
+    return echoed
+
+
+def test_4_mib_echo_comes_back_whole(start_server):
     server = start_server(CHAPTER)
     payload = bytes((i * 7 + i // 251) % 256 for i in range(4 * 1024 * 1024))
-    with connect(server, timeout=20) as sock:
-        writer = threading.Thread(target=sock.sendall, args=(payload,))
-        writer.start()
-        echoed = recv_exactly(sock, len(payload))
-        writer.join(timeout=20)
-    assert echoed == payload
+    assert echo_while_writing(server, payload) == payload
+
+
+def test_short_sends_on_a_nonblocking_socket_are_sent_again(start_server):
+    # A non-blocking send() of up to 1 MiB into a send buffer with less room
+    # takes what fits and returns that count. The server logs how many of
+    # its sends were short; a server that sent once and moved on would lose
+    # the rest, and the echo below would differ. The client fills the
+    # server's buffers first, then reads slowly through a small window; even
+    # so, one connection shows a short send only about half the time here,
+    # so up to 20 are tried (the first success ends the test).
+    server = start_server(CHAPTER, "--nonblocking", "--buffer", "1048576")
+    payload = bytes((i * 13 + i // 509) % 256 for i in range(4 * 1024 * 1024))
+    def closed_lines():
+        return [line for line in server.stderr_lines if line.startswith("closed ")]
+
+    for attempt in range(1, 21):
+        echoed = echo_while_writing(server, payload, rcvbuf=16384, read_after=1 << 20, read_size=4096)
+        assert echoed == payload
+        server.wait_until(lambda: len(closed_lines()) == attempt, 5, f"closed line {attempt}")
+        counts = [int(re.search(r"\((\d+) short sends\)$", line).group(1)) for line in closed_lines()]
+        if sum(counts) > 0:
+            return
+    raise AssertionError(f"no short send in {attempt} connections: {counts}")
 
 
 def test_the_client_prints_each_reply_on_its_own_line(start_server, run_client):
@@ -64,4 +115,4 @@ def test_eof_is_an_empty_recv_not_an_error(start_server):
         sock.sendall(b"bye")
         sock.shutdown(socket.SHUT_WR)
         assert recv_until_eof(sock) == b"bye"
-    server.wait_log(r"^closed 127\.0\.0\.1:\d+$")
+    server.wait_log(r"^closed 127\.0\.0\.1:\d+ \(0 short sends\)$")
