@@ -3,11 +3,12 @@
 #   make tour     build everything, then walk through every chapter
 #   make test     build everything, then run the unit tests and the pytest harness
 #   make bench    the server designs measured, C++ against Python (a table and a chart)
+#   make check-docs   run every README transcript and compare its output
 #
 # Also: make (build all), make -C 03_stream_handler (one chapter),
 # make SANITIZE=address,undefined test, make SANITIZE=thread test, make clean.
 
-CHAPTERS := $(sort $(wildcard 0[0-9]_*))
+CHAPTERS := $(sort $(wildcard [0-9][0-9]_*))
 SANITIZE ?=
 export SANITIZE
 
@@ -15,7 +16,7 @@ all: $(CHAPTERS)
 
 # common/ first, alone: chapters built in parallel then only read the library.
 lib:
-	@$(MAKE) --no-print-directory -f common/build.mk $(CURDIR)/.build/$(if $(SANITIZE),$(subst $(comma),-,$(SANITIZE)),release)/libnet.a
+	@$(MAKE) --no-print-directory -f common/build.mk lib
 
 $(CHAPTERS): lib
 	@$(MAKE) --no-print-directory -C $@
@@ -32,19 +33,28 @@ bench: all unit
 deps:
 	@tests/deps.sh
 
-# Dependencies first (they may be installed), then the build, then both layers.
+# Dependencies first (they may be installed), then the build, then both
+# layers, then the README transcripts (plain build only: sanitizers change
+# timings, not what a README shows).
 test: deps
 	@$(MAKE) --no-print-directory all unit
 	tests/unit_tests --gtest_brief=1
 	$(if $(SANITIZE),STOP_SECONDS=5) $$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
+	$(if $(SANITIZE),,@$(MAKE) --no-print-directory check-docs)
+
+# Every "$ command" in every README is run and its output compared
+# (tests/check_docs.py says how, and why not cram).
+check-docs:
+	@$(MAKE) --no-print-directory SANITIZE= all
+	python3 tests/check_docs.py
 
 tour: all
 	python3 tests/tour.py
 
+# .build goes last: the sub-makes' build.mk writes .build/variant again.
 clean:
-	rm -rf .build
 	@$(MAKE) --no-print-directory -C tests clean
 	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
+	rm -rf .build
 
-comma := ,
-.PHONY: all lib unit deps test tour bench clean $(CHAPTERS)
+.PHONY: all lib unit deps test check-docs tour bench clean $(CHAPTERS)

@@ -35,6 +35,10 @@ $(shell mkdir -p $(ROOT)/.build && \
 LIBNET := $(BUILD)/libnet.a
 COMMON_OBJ := $(patsubst $(ROOT)/common/%.cpp,$(BUILD)/common/%.o,$(wildcard $(ROOT)/common/*.cpp))
 
+# `make -f common/build.mk lib`: the library alone, quiet when up to date.
+lib: $(LIBNET)
+	@:
+
 $(LIBNET): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $(notdir $@)")
 	$(Q)$(AR) rcs $@ $^
@@ -52,7 +56,10 @@ ifdef PROGRAMS
 CHAPTER := $(notdir $(CURDIR))
 CHAPTER_OBJ := $(PROGRAMS:%=$(BUILD)/$(CHAPTER)/%.o)
 
+# The empty recipe (":") keeps make from saying "Nothing to be done for
+# 'all'" when everything is built: a built chapter's `make` prints nothing.
 all: $(PROGRAMS)
+	@:
 
 $(PROGRAMS): %: $(BUILD)/$(CHAPTER)/%.o $(LIBNET) $(VARIANT_STAMP)
 	@$(if $(Q),echo "  LINK    $(CHAPTER)/$@")
