@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
 
     // 1. The socket only: Python's TCPServer(..., bind_and_activate=False).
     net::BaseServer server(address, net::handler_class<OptionsEchoHandler>(), false);
+    server.allow_reuse_address = false;  // server_bind() must not set it: step 2 does, by hand
     const int fd = server.fileno();
 
     // 2. Options, while the socket is not bound yet.

@@ -217,9 +217,13 @@ class TrackConnections:
 def make_server(base, args, handler, family=None, address=None, **attributes):
     """base(address, handler) for --host/--port (or the given Unix address),
     with OneLineErrors mixed in and the right address_family; a bind failure
-    becomes Failure("bind ADDRESS: REASON")."""
+    becomes Failure("bind ADDRESS: REASON"). A stream server gets
+    allow_reuse_address = True (socketserver's default is False), so that it
+    restarts at once on a port in TIME_WAIT, as the C++ servers do. Not a
+    datagram server: there SO_REUSEADDR would let two servers share a port."""
     if address is None:
         family, address = resolve(args.host, args.port)
+    attributes.setdefault("allow_reuse_address", base.socket_type == socket.SOCK_STREAM)
     server_class = type("Server", (OneLineErrors, base), {"address_family": family, **attributes})
     with failing("bind", address):
         return server_class(address, handler)

@@ -96,7 +96,10 @@ class BaseServer {
   const Endpoint& server_address() const noexcept { return server_address_; }
 
   // Class attributes in Python; set them before server_bind/serve_forever.
-  bool allow_reuse_address = false;                  // SO_REUSEADDR (chapter 07)
+  // SO_REUSEADDR before bind (chapter 07). On here, unlike Python's TCPServer
+  // (False; http.server's HTTPServer sets it True): a server can restart at
+  // once while connections it closed sit in TIME_WAIT (01's README).
+  bool allow_reuse_address = true;
   int request_queue_size = 5;                        // the listen() backlog
   std::optional<std::chrono::milliseconds> timeout;  // for handle_request only
 

@@ -22,7 +22,7 @@ import threading
 
 import pytest
 
-from harness import CHAPTERS, ROOT, STOP_SECONDS, HarnessError, Server, program  # noqa: F401
+from harness import CHAPTERS, DATAGRAM_CHAPTERS, ROOT, STOP_SECONDS, HarnessError, Server, program  # noqa: F401
 
 
 @pytest.fixture(params=["cpp", "py"])

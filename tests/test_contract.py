@@ -1,4 +1,4 @@
-"""tests/test_contract.py -- the command-line contract of SPEC.md, for every chapter.
+"""tests/test_contract.py -- the command-line contract, for every chapter.
 
 Each test runs for every chapter present (the CHAPTERS list of conftest.py)
 and for both implementations. A chapter that breaks the contract (a wrong
@@ -10,9 +10,9 @@ import subprocess
 
 import pytest
 
-from conftest import CHAPTERS, connect, free_port, program
+from conftest import CHAPTERS, DATAGRAM_CHAPTERS, connect, free_port, program, recv_until_eof
 
-STREAM_CHAPTERS = [c for c in CHAPTERS if c != "08_udp"]
+STREAM_CHAPTERS = [c for c in CHAPTERS if c not in DATAGRAM_CHAPTERS]
 
 
 def run(argv, timeout=20):
@@ -46,6 +46,21 @@ def test_port_in_use_exits_1_with_the_reason(chapter, start_server, impl):
     assert second.returncode == 1
     assert second.stderr.startswith(f"error: bind 127.0.0.1:{first.port}: ")
     assert "Address already in use" in second.stderr
+
+
+@pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
+def test_restarts_at_once_on_a_port_in_time_wait(chapter, start_server):
+    # Stopped with a client connected, the server closes that connection
+    # first, so its port keeps a TIME_WAIT entry for 60 s. Without
+    # SO_REUSEADDR the restart would fail with "Address already in use".
+    first = start_server(chapter)
+    with connect(first) as client:
+        client.sendall(b"hi\n")
+        first.wait_log("connection from")
+        assert first.stop() == 0
+        recv_until_eof(client)
+    second = start_server(chapter, "--port", str(first.port))
+    assert second.port == first.port
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
