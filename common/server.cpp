@@ -68,7 +68,12 @@ void BaseServer::serve_forever() {
     const int n = ::poll(fds, 4, -1);
     if (n == -1 && errno == EINTR) continue;
     if (n == -1) throw_error("poll", "");
-    if (fds[1].revents != 0 || fds[2].revents != 0) return;  // shutdown() or a signal
+    if (fds[2].revents != 0) return;  // a signal: the stop pipe stays readable for all
+    if (fds[1].revents != 0) {        // shutdown(): take its bytes, so that a later
+      char bytes[16];                 // serve_forever() waits again instead of
+      while (::read(wake_read_.get(), bytes, sizeof bytes) > 0) {}  // returning at once
+      return;
+    }
     if (fds[0].revents != 0) handle_request_noblock();
     service_actions();
   }

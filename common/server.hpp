@@ -85,8 +85,11 @@ class BaseServer {
 
   // Handles requests until SIGINT/SIGTERM or shutdown().
   void serve_forever();
-  // Asks serve_forever() to return; safe from any thread (not from a handler
-  // running inside serve_forever's own thread before it returns, as in Python).
+  // Asks serve_forever() to return once the request it is handling (if any)
+  // is done, and returns at once, from any thread, a handler included.
+  // Python's shutdown() also *waits* until serve_forever has returned, which
+  // is why calling it from a handler in serve_forever's own thread deadlocks
+  // there; ours does not wait. serve_forever() may be called again after.
   void shutdown();
   // Waits up to `timeout` for one request and handles it; if none comes,
   // calls handle_timeout(). Returns false if stopped by a signal instead.

@@ -34,6 +34,18 @@ class OneShot : public net::RequestHandler {
   void finish() override { ++g_finished; }
 };
 
+// Echoes one read, then asks its server to stop: shutdown() from a handler.
+class StopAfterOne : public net::RequestHandler {
+ public:
+  using RequestHandler::RequestHandler;
+  void handle() override {
+    char buffer[64];
+    const net::RecvResult got = net::recv_some(request.get(), buffer, 5s);
+    net::send_all(request.get(), {buffer, got.bytes});
+    server.shutdown();
+  }
+};
+
 class CountingServer : public net::BaseServer {
  public:
   using BaseServer::BaseServer;
@@ -100,6 +112,26 @@ TEST(BaseServer, ShutdownFromAnotherThreadEndsServeForever) {
   EXPECT_EQ(ask(server, "two"), "two");
   server.shutdown();
   loop.join();  // returns: otherwise this test hangs (ctest/gtest would time out)
+}
+
+TEST(BaseServer, ServeForeverServesAgainAfterShutdown) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  std::thread first([&] { server.serve_forever(); });
+  EXPECT_EQ(ask(server, "one"), "one");
+  server.shutdown();
+  first.join();
+  // The shutdown request was used up: this loop must serve, not return at once.
+  std::thread second([&] { server.serve_forever(); });
+  EXPECT_EQ(ask(server, "again"), "again");
+  server.shutdown();
+  second.join();
+}
+
+TEST(BaseServer, ShutdownFromAHandlerEndsServeForeverAfterThatRequest) {
+  CountingServer server(loopback_any_port(), net::handler_class<StopAfterOne>());
+  std::thread loop([&] { server.serve_forever(); });  // Python would deadlock here
+  EXPECT_EQ(ask(server, "last"), "last");
+  loop.join();
 }
 
 TEST(BaseServer, WithoutBindAndActivateNothingIsBoundYet) {
