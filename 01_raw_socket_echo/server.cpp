@@ -45,8 +45,8 @@ bool send_everything(int conn, const char* data, std::size_t size, const std::st
   while (size > 0) {
     const ssize_t sent = ::send(conn, data, size, MSG_NOSIGNAL);
     if (sent == -1) {
-      if (errno == EINTR && !net::stop_requested()) continue;  // a signal, not ours
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {            // non-blocking, no room:
+      if (errno == EINTR && !net::stop_requested()) continue;         // a signal, not ours
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {                  // non-blocking, no room:
         if (net::wait_writable(conn) == net::IoStatus::ok) continue;  // wait for room
         return false;                                                 // (or a stop)
       }
@@ -74,7 +74,8 @@ int echo(int conn, const std::string& peer, std::vector<char>& buffer) {
       log_errno("recv", peer);  // e.g. Connection reset by peer
       return short_sends;
     }
-    if (!send_everything(conn, buffer.data(), static_cast<std::size_t>(received), peer, short_sends)) {
+    if (!send_everything(conn, buffer.data(), static_cast<std::size_t>(received), peer,
+                         short_sends)) {
       return short_sends;
     }
   }

@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
 
@@ -248,6 +249,12 @@ class LineEchoHandler(socketserver.StreamRequestHandler):
                 if not line:
                     return
                 if len(line.rstrip(b"\n")) > self.max_line:
+                    # Abort: close() will send a reset, every time (stream_handler.cpp).
+                    # Closed here, because socketserver's shutdown_request()
+                    # would first send a FIN with shutdown(SHUT_WR).
+                    self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                            struct.pack("ii", 1, 0))
+                    self.request.close()
                     raise ValueError(f"line longer than {self.max_line} bytes, closing the connection")
                 self.wfile.write(line)
         except TimeoutError:
@@ -277,29 +284,44 @@ class LineClient:
         self.name = format_address(sock.getpeername())
         self.replies = sock.makefile("rb")
 
-    def send_line(self, message):
-        self.sock.sendall(message.encode("utf-8", "surrogateescape") + b"\n")
+    def send_line(self, message, split=False):
+        data = message.encode("utf-8", "surrogateescape")
+        try:
+            if split:  # two writes: the text, then the newline (03's README, Nagle)
+                self.sock.sendall(data)
+                self.sock.sendall(b"\n")
+            else:
+                self.sock.sendall(data + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            raise Failure(f"send {self.name}: Connection reset by peer") from None
 
     def read_line(self):
-        reply = self.replies.readline()
+        try:
+            reply = self.replies.readline()
+        except ConnectionResetError:
+            raise Failure(f"recv {self.name}: Connection reset by peer") from None
         if not reply.endswith(b"\n"):
             raise Failure(f"recv {self.name}: the server closed the connection")
         return reply
 
-    def ask(self, message):
-        self.send_line(message)
+    def ask(self, message, split=False):
+        self.send_line(message, split)
         return self.read_line()
 
 
 def line_client(argv, description="Send each MESSAGE as a line; print the line that comes back."):
     """The client of every line-echo chapter."""
     p = parser("client", description)
+    p.add_argument("--split", action="store_true", help="send each line in two writes")
+    p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY (no Nagle)")
     p.add_argument("message", nargs="*")
     args = p.parse_args(argv)
     with connect(args.host, args.port) as sock:
+        if args.nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = LineClient(sock)
         for message in messages(args.message):
-            sys.stdout.buffer.write(client.ask(message))
+            sys.stdout.buffer.write(client.ask(message, args.split))
             sys.stdout.flush()
 
 

@@ -23,14 +23,15 @@ class LineClient {
  public:
   explicit LineClient(UniqueFd conn);
 
-  // Sends `message` plus a newline. Throws std::system_error if the
-  // server is gone.
-  void send_line(const std::string& message);
+  // Sends `message` plus a newline, in one send(), or with `split` in two
+  // (the text, then "\n": the pattern that meets Nagle's algorithm, 03's
+  // README). Throws std::system_error if the server is gone.
+  void send_line(const std::string& message, bool split = false);
   // The next line from the server, newline included. Throws if the server
   // closes (or resets) before a whole line arrived.
   std::string read_line();
   // send_line, then read_line.
-  std::string ask(const std::string& message);
+  std::string ask(const std::string& message, bool split = false);
 
   int fd() const noexcept { return conn_.get(); }
 
@@ -40,8 +41,8 @@ class LineClient {
   LineReader replies_;
 };
 
-// main() of a line client: --host, --port, MESSAGE ... (or stdin lines);
-// prints each reply. Returns the exit status (run_main's rules).
+// main() of a line client: --host, --port, --split, --nodelay, MESSAGE ...
+// (or stdin lines); prints each reply. Returns the exit status (run_main's rules).
 int line_client_main(int argc, char** argv);
 
 }  // namespace net

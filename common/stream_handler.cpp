@@ -3,6 +3,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <stdexcept>
 #include <string>
@@ -44,9 +45,16 @@ void LineEchoHandler::handle() {
         log_line("timed out: " + to_string(client_address) + " sent nothing for " +
                  std::to_string(timeout->count()) + " ms, closing");
         return;
-      case LineStatus::too_long:
+      case LineStatus::too_long: {
+        // Abort, not close: SO_LINGER {on, 0} makes close() send a reset
+        // (RST) instead of a FIN, every time. The client's next recv fails
+        // with ECONNRESET: "cut off", not "the conversation is over". (A
+        // plain close would send a RST only when bytes were left unread.)
+        const linger abort{1, 0};
+        ::setsockopt(request.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
         throw std::length_error("line longer than " + std::to_string(max_line) +
                                 " bytes, closing the connection");
+      }
       case LineStatus::reset:
         throw std::runtime_error("connection reset by peer");
     }

@@ -93,15 +93,24 @@ def recv_exactly(sock, size):
 
 
 def recv_until_eof(sock):
-    """Reads until the peer closes; a reset counts as the end too."""
+    """Reads until the peer closes with a FIN (recv returns b''). A reset
+    fails the test: where that is the lesson, use how_it_ends()."""
+    ending, data = how_it_ends(sock)
+    assert ending == "eof", f"the connection was reset, not closed, after {bytes(data)!r}"
+    return data
+
+
+def how_it_ends(sock):
+    """Reads until the connection ends; returns ("eof", data) for an orderly
+    close (FIN) or ("reset", data) for a reset (RST, ECONNRESET)."""
     data = bytearray()
     while True:
         try:
             chunk = sock.recv(65536)
         except ConnectionResetError:
-            return bytes(data)
+            return "reset", bytes(data)
         if not chunk:
-            return bytes(data)
+            return "eof", bytes(data)
         data += chunk
 
 

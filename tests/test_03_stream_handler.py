@@ -1,7 +1,8 @@
 """tests/test_03_stream_handler.py -- lines over a byte stream: rfile, wfile, timeout, limits."""
 import socket
+import time
 
-from conftest import connect, recv_exactly, recv_until_eof
+from conftest import connect, how_it_ends, recv_exactly, recv_until_eof
 
 CHAPTER = "03_stream_handler"
 
@@ -62,8 +63,31 @@ def test_a_line_over_max_line_closes_that_connection_only(start_server):
         sock.sendall(b"x" * 100 + b"\n")  # exactly the limit: fine
         assert recv_exactly(sock, 101) == b"x" * 100 + b"\n"
         sock.sendall(b"y" * 101 + b"\n")
-        assert recv_until_eof(sock) == b""
+        # The server stops reading after max_line + 1 bytes and closes with
+        # the newline still unread, so its kernel sends a reset, not a FIN.
+        assert how_it_ends(sock) == ("reset", b"")
     server.wait_log(r"^error: request from 127\.0\.0\.1:\d+: line longer than 100 bytes")
     with connect(server) as sock:
         sock.sendall(b"next client\n")
         assert recv_exactly(sock, 12) == b"next client\n"
+
+
+def test_a_line_in_two_writes_waits_for_a_delayed_ack_unless_the_client_sets_nodelay(
+        start_server, run_client):
+    # The client writes "N" and then "\n". Nagle's algorithm holds the "\n"
+    # back until "N" is acknowledged, and the server delays that ACK (about
+    # 40 ms on Linux) because it has nothing to send yet: it waits for the
+    # newline. The server's own TCP_NODELAY cannot help; the client's can.
+    server = start_server(CHAPTER, "--nodelay")
+    lines = "".join(f"{n}\n" for n in range(20))
+
+    def timed(*options):
+        start = time.monotonic()
+        result = run_client(CHAPTER, server, *options, input=lines)
+        assert result.returncode == 0 and result.stdout == lines, result.stderr
+        return time.monotonic() - start
+
+    split = timed("--split")
+    split_nodelay = timed("--split", "--nodelay")
+    assert split >= 20 * 0.02, f"20 split lines took only {split:.3f} s: no delayed ACK?"
+    assert split_nodelay < split / 2, f"--nodelay did not help: {split_nodelay:.3f} s vs {split:.3f} s"

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import CHAPTERS, DATAGRAM_CHAPTERS, connect, free_port, program, recv_until_eof
+from conftest import (CHAPTERS, DATAGRAM_CHAPTERS, connect, free_port, program, recv_exactly,
+                      recv_until_eof)
 
 STREAM_CHAPTERS = [c for c in CHAPTERS if c not in DATAGRAM_CHAPTERS]
 
@@ -56,9 +57,9 @@ def test_restarts_at_once_on_a_port_in_time_wait(chapter, start_server):
     first = start_server(chapter)
     with connect(first) as client:
         client.sendall(b"hi\n")
-        first.wait_log("connection from")
+        assert recv_exactly(client, 3) == b"hi\n"  # read by the server: it closes with a FIN
         assert first.stop() == 0
-        recv_until_eof(client)
+        assert recv_until_eof(client) == b""
     second = start_server(chapter, "--port", str(first.port))
     assert second.port == first.port
 
