@@ -18,8 +18,10 @@ import contract  # noqa: E402
 
 
 class ForkingServer(socketserver.ForkingTCPServer):
-    # ForkingMixIn reaps exited children in service_actions(), which
-    # serve_forever() calls every poll_interval (0.5 s), and before each fork.
+    # ForkingMixIn reaps in collect_children(), called from service_actions()
+    # (serve_forever runs it every poll_interval, 0.5 s) and handle_timeout().
+    # It waits for each pid it forked with WNOHANG, and blocks in
+    # waitpid(-1) only while max_children are running.
 
     def finish_request(self, request, client_address):  # runs in the child
         contract.log(f"process {os.getpid()} serves {contract.format_address(client_address)}")
