@@ -10,7 +10,7 @@
 //   net::listen_on(listener.get(), endpoint, 5);
 //   net::announce_listening(listener.get());   // "listening on 127.0.0.1:PORT"
 //
-// See also: tests/test_socket.cpp.
+// See also: tests/test_server.cpp (bind, listen, options), tests/test_io.cpp.
 #pragma once
 
 #include <string>
