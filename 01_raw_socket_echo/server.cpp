@@ -45,12 +45,12 @@ bool send_everything(int conn, const char* data, std::size_t size, const std::st
   while (size > 0) {
     const ssize_t sent = ::send(conn, data, size, MSG_NOSIGNAL);
     if (sent == -1) {
-      if (errno == EINTR && !net::stop_requested()) continue;         // a signal, not ours
+      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {                  // non-blocking, no room:
         if (net::wait_writable(conn) == net::IoStatus::ok) continue;  // wait for room
         return false;                                                 // (or a stop)
       }
-      if (errno != EINTR) log_errno("send", peer);
+      if (!net::stop_requested()) log_errno("send", peer);  // a stop shows as EPIPE
       return false;
     }
     if (static_cast<std::size_t>(sent) < size) ++short_sends;
@@ -65,13 +65,17 @@ bool send_everything(int conn, const char* data, std::size_t size, const std::st
 int echo(int conn, const std::string& peer, std::vector<char>& buffer) {
   int short_sends = 0;
   for (;;) {
-    // Wait for bytes or for SIGINT/SIGTERM (see common/stop.hpp).
-    if (net::wait_readable(conn) != net::IoStatus::ok) return short_sends;
+    // Blocks until bytes come. A stop request shuts conn down, and recv()
+    // returns 0 as at EOF (see main and common/stop.hpp).
     const ssize_t received = ::recv(conn, buffer.data(), buffer.size(), 0);
     if (received == 0) return short_sends;  // EOF: Python's `if not msg: break`
     if (received == -1) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      log_errno("recv", peer);  // e.g. Connection reset by peer
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // non-blocking, nothing yet:
+        if (net::wait_readable(conn) == net::IoStatus::ok) continue;  // wait for bytes
+        return short_sends;                                           // (or a stop)
+      }
+      if (!net::stop_requested()) log_errno("recv", peer);  // e.g. Connection reset by peer
       return short_sends;
     }
     if (!send_everything(conn, buffer.data(), static_cast<std::size_t>(received), peer,
@@ -131,7 +135,13 @@ int main(int argc, char** argv) {
       if (nonblocking) ::fcntl(conn, F_SETFL, ::fcntl(conn, F_GETFL) | O_NONBLOCK);
       const std::string peer = net::to_string(client);
       net::log_line("connection from " + peer);
-      const int short_sends = echo(conn, peer, buffer);
+      int short_sends = 0;
+      {
+        // While we serve it, SIGINT/SIGTERM shut conn down: a recv() or a
+        // send() blocked on it returns at once. Gone before close(conn).
+        const net::ShutDownOnStop tracked(conn);
+        short_sends = echo(conn, peer, buffer);
+      }
       ::close(conn);
       net::log_line("closed " + peer + " (" + std::to_string(short_sends) + " short sends)");
     }

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -70,28 +71,10 @@ class ForkingMixIn : public Server {
       collect_children();
     }
 
-    // Block SIGINT/SIGTERM across fork(): the child must install its own
-    // stop pipe before a signal can reach it, or it would stop the parent.
-    sigset_t stop_signals, old_mask;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &stop_signals, &old_mask);
+    // SIGINT/SIGTERM are blocked here (install_stop_handlers blocked them in
+    // main), so no signal reaches the child before it has its own handlers.
     const pid_t pid = ::fork();
-    if (pid == 0) {
-      // The child: a copy of everything, including the listener and the
-      // parent's pipes. It keeps only the connection.
-      net::install_stop_handlers();
-      ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-      this->socket_.reset();  // only the parent accepts
-      net::log_line("process " + std::to_string(::getpid()) + " serves " +
-                    net::to_string(client_address));
-      this->handle_one(std::move(request), client_address);
-      // _exit, not return (that would unwind into the parent's serve loop)
-      // and not exit() (atexit handlers and stdio buffers copied from the parent).
-      ::_exit(0);
-    }
-    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    if (pid == 0) serve_in_child(std::move(request), client_address);  // never returns
     if (pid == -1) net::throw_error("fork", net::to_string(client_address));
     children_.insert(pid);
     // The parent's copy of `request` closes as this returns; the client stays
@@ -101,18 +84,41 @@ class ForkingMixIn : public Server {
   void service_actions() override { collect_children(); }
 
  private:
-  // waitpid() every child that has exited: this is what removes a zombie.
+  // The child: a copy of everything, including the listener and the
+  // parent's pipes. It keeps only the connection. Every way out ends in
+  // _exit: not return (that would unwind into the parent's serve loop, and
+  // the child would become a second server) and not exit() (atexit
+  // handlers and stdio buffers copied from the parent).
+  [[noreturn]] void serve_in_child(net::UniqueFd request, const net::Endpoint& client_address) {
+    int status = 0;
+    try {
+      net::install_stop_handlers_in_child();
+      this->socket_.reset();  // only the parent accepts
+      net::log_line("process " + std::to_string(::getpid()) + " serves " +
+                    net::to_string(client_address));
+      this->handle_one(std::move(request), client_address);  // logs its own errors
+    } catch (const std::exception& e) {
+      net::log_line("error: process " + std::to_string(::getpid()) + ": " + e.what());
+      status = 1;
+    } catch (...) {
+      status = 1;
+    }
+    ::_exit(status);
+  }
+
+  // waitpid() each of *our* children that has exited: this is what removes
+  // a zombie. Never waitpid(-1): that would also reap a child someone else
+  // started in this process (a wrapper's, or any child when we are PID 1 in
+  // a container), and lose its exit status.
   void collect_children() {
     char drain[64];
     while (::read(g_child_pipe[0], drain, sizeof drain) > 0) {}
-    for (;;) {
-      const pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
-      if (pid <= 0) break;  // 0: children remain, none exited; -1: no children
-      children_.erase(pid);
+    for (auto it = children_.begin(); it != children_.end();) {
+      it = ::waitpid(*it, nullptr, WNOHANG) == *it ? children_.erase(it) : std::next(it);
     }
   }
 
-  // On close: SIGTERM every child (its own stop pipe wakes its handler, the
+  // On close: SIGTERM every child (its handler shuts its connection down, the
   // client sees EOF), then reap them all, so none outlives the server.
   void stop_children() {
     for (const pid_t pid : children_) ::kill(pid, SIGTERM);
@@ -123,8 +129,12 @@ class ForkingMixIn : public Server {
       ::poll(&child_exited, 1, 50);
       collect_children();
     }
-    for (const pid_t pid : children_) ::kill(pid, SIGKILL);  // a child that hangs
-    while (::waitpid(-1, nullptr, 0) > 0) {}
+    for (const pid_t pid : children_) {
+      net::log_line("error: process " + std::to_string(pid) + " ignored SIGTERM; killed");
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    children_.clear();
   }
 
   std::set<pid_t> children_;

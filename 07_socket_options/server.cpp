@@ -17,9 +17,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -38,20 +38,6 @@ struct Options {
   double timeout_seconds = 0;  // 0: no receive timeout
 };
 
-timeval to_timeval(double seconds) {
-  const auto micros = static_cast<long>(seconds * 1e6);
-  return {micros / 1000000, micros % 1000000};
-}
-
-long get_timeout_ms(int fd) {
-  timeval tv{};
-  socklen_t length = sizeof tv;
-  if (::getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &length) == -1) {
-    net::throw_error("getsockopt", "SO_RCVTIMEO");
-  }
-  return tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 // What the kernel says the socket has, one "NAME = value" per option.
 std::string effective_options(int fd, const char* separator) {
   std::string text;
@@ -64,7 +50,7 @@ std::string effective_options(int fd, const char* separator) {
   add("SO_SNDBUF", net::get_int_option(fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF"));
   add("SO_KEEPALIVE", net::get_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"));
   add("TCP_NODELAY", net::get_int_option(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"));
-  add("SO_RCVTIMEO", get_timeout_ms(fd), " ms");
+  add("SO_RCVTIMEO", net::get_timeout_option(fd, SO_RCVTIMEO, "SO_RCVTIMEO").count(), " ms");
   return text;
 }
 
@@ -77,14 +63,13 @@ class OptionsEchoHandler : public net::RequestHandler {
   void setup() override {
     net::log_line("connection from " + net::to_string(client_address) + ": " +
                   effective_options(request.get(), ", "));
-    net::set_stop_shuts_down(request.get());  // SIGTERM ends our recv() at once
   }
 
   void handle() override {
     char buffer[8192];
     for (;;) {
       const ssize_t received = ::recv(request.get(), buffer, sizeof buffer, 0);
-      if (received == 0) return;  // EOF, or shut down by a stop request
+      if (received == 0) return;  // EOF, or shut down by a stop request (stop.hpp)
       if (received > 0) {
         if (net::send_all(request.get(), {buffer, static_cast<std::size_t>(received)}) !=
             net::IoStatus::ok) {
@@ -92,8 +77,7 @@ class OptionsEchoHandler : public net::RequestHandler {
         }
         continue;
       }
-      if (errno == EINTR && !net::stop_requested()) continue;
-      if (errno == EINTR) return;
+      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         net::log_line("timed out: " + net::to_string(client_address) +
                       " sent nothing within SO_RCVTIMEO, closing");
@@ -102,8 +86,6 @@ class OptionsEchoHandler : public net::RequestHandler {
       net::throw_error("recv", net::to_string(client_address));  // e.g. a reset
     }
   }
-
-  void finish() override { net::set_stop_shuts_down(-1); }  // before the fd closes
 };
 
 }  // namespace
@@ -134,10 +116,8 @@ int main(int argc, char** argv) {
     if (o.rcvbuf > 0) net::set_int_option(fd, SOL_SOCKET, SO_RCVBUF, o.rcvbuf, "SO_RCVBUF");
     if (o.sndbuf > 0) net::set_int_option(fd, SOL_SOCKET, SO_SNDBUF, o.sndbuf, "SO_SNDBUF");
     if (o.timeout_seconds > 0) {
-      const timeval tv = to_timeval(o.timeout_seconds);
-      if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1) {
-        net::throw_error("setsockopt", "SO_RCVTIMEO");
-      }
+      const auto ms = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000));
+      net::set_timeout_option(fd, SO_RCVTIMEO, ms, "SO_RCVTIMEO");
     }
 
     // 3. Bind and listen: Python's server_bind(), server_activate().

@@ -33,7 +33,8 @@ class CheckedSize:
             contract.log(f"error: datagram from {where} has more than max_packet_size "
                          f"{self.max_packet_size} bytes; dropped")
             raise OSError("datagram too large")  # _handle_request_noblock skips it
-        contract.log(f"datagram from {where}: {len(data)} bytes")
+        if self.verbose:
+            contract.log(f"datagram from {where}: {len(data)} bytes")
         return (data, self.socket), client_address
 
 
@@ -41,15 +42,18 @@ def server(argv):
     p = contract.parser("server", "UDP echo server: each datagram comes back to its sender.")
     p.add_argument("--threading", action="store_true", help="a thread per datagram")
     p.add_argument("--unix", metavar="PATH", help="a Unix datagram socket instead of UDP")
+    p.add_argument("--verbose", action="store_true",
+                   help="log every datagram (one more system call each)")
     args = p.parse_args(argv)
     if args.unix:
         server = contract.make_server(type("S", (CheckedSize, socketserver.UnixDatagramServer), {}),
-                                      args, EchoHandler, family=socket.AF_UNIX, address=args.unix)
+                                      args, EchoHandler, family=socket.AF_UNIX, address=args.unix,
+                                      verbose=args.verbose)
     else:
         base = socketserver.ThreadingUDPServer if args.threading else socketserver.UDPServer
         family, address = contract.resolve(args.host, args.port, socket.SOCK_DGRAM)
         server = contract.make_server(type("S", (CheckedSize, base), {}), args, EchoHandler,
-                                      family=family, address=address)
+                                      family=family, address=address, verbose=args.verbose)
     with server:
         contract.announce(server.socket)
         server.serve_forever()

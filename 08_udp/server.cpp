@@ -13,6 +13,7 @@
 //           than max_packet_size (8192) is dropped and logged, not cut.
 // See also: client.cpp, README.md, ../common/threading_mixin.hpp.
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +24,6 @@
 #include "cli.hpp"
 #include "error.hpp"
 #include "fd.hpp"
-#include "io.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 #include "threading_mixin.hpp"
@@ -78,9 +78,18 @@ class UDPServer {
 
   int fileno() const noexcept { return socket_.get(); }
 
+  // Each datagram costs 2 system calls: recvfrom() and sendto(). No poll()
+  // before recvfrom(): to stop, the stop thread sends us an empty datagram,
+  // so the blocked recvfrom() returns and the loop sees the flag.
   void serve_forever() {
-    while (net::wait_readable(fileno()) == net::IoStatus::ok) handle_request_noblock();
+    const net::Endpoint self = address_to_reach(fileno());
+    const net::OnStop wake([this, self] {
+      [[maybe_unused]] ssize_t n = ::sendto(fileno(), "", 0, 0, self.addr(), self.length);
+    });
+    while (!net::stop_requested()) handle_request();
   }
+
+  bool verbose = false;  // log every datagram (one more write() each)
 
   // Runs one request: handle, then finish (the reply); errors are logged.
   void handle_one(Datagram request, const net::Endpoint& client_address) {
@@ -99,18 +108,31 @@ class UDPServer {
   }
 
  private:
-  // get_request(): one recvfrom. MSG_TRUNC makes it return the datagram's
-  // real length even when the buffer was smaller, so we can tell.
-  void handle_request_noblock() {
+  // Our own address, as a datagram can reach it: a wildcard host (0.0.0.0,
+  // ::) is not an address to send to, so loopback stands in for it.
+  static net::Endpoint address_to_reach(int fd) {
+    net::Endpoint self = net::local_endpoint(fd);
+    if (self.family() == AF_INET) {
+      auto& in = reinterpret_cast<sockaddr_in&>(self.storage);
+      if (in.sin_addr.s_addr == htonl(INADDR_ANY)) in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else if (self.family() == AF_INET6) {
+      auto& in6 = reinterpret_cast<sockaddr_in6&>(self.storage);
+      if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) in6.sin6_addr = in6addr_loopback;
+    }
+    return self;
+  }
+
+  // get_request(): one blocking recvfrom. MSG_TRUNC makes it return the
+  // datagram's real length even when the buffer was smaller, so we can tell.
+  void handle_request() {
     std::string packet(max_packet_size, '\0');
     net::Endpoint client_address;
     client_address.length = sizeof client_address.storage;
-    const ssize_t n = ::recvfrom(fileno(), packet.data(), packet.size(), MSG_TRUNC | MSG_DONTWAIT,
+    const ssize_t n = ::recvfrom(fileno(), packet.data(), packet.size(), MSG_TRUNC,
                                  client_address.addr(), &client_address.length);
+    if (net::stop_requested()) return;  // our own wake-up datagram, or the last one
     if (n == -1) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        net::log_line(std::string("error: recvfrom: ") + std::strerror(errno));
-      }
+      if (errno != EINTR) net::log_line(std::string("error: recvfrom: ") + std::strerror(errno));
       return;
     }
     const std::string from = net::to_string(client_address);
@@ -121,7 +143,7 @@ class UDPServer {
       return;
     }
     packet.resize(static_cast<std::size_t>(n));  // 0 is a datagram too: an empty one
-    net::log_line("datagram from " + from + ": " + std::to_string(n) + " bytes");
+    if (verbose) net::log_line("datagram from " + from + ": " + std::to_string(n) + " bytes");
     process_request({std::move(packet), fileno()}, client_address);
   }
 
@@ -136,9 +158,10 @@ using ThreadingUDPServer = net::ThreadingMixIn<UDPServer>;
 
 int main(int argc, char** argv) {
   net::Cli cli("server", "UDP echo server: each datagram comes back to its sender.");
-  bool threading = false;
+  bool threading = false, verbose = false;
   std::string unix_path;
   cli.flag("--threading", threading, "a thread per datagram (ThreadingUDPServer)");
+  cli.flag("--verbose", verbose, "log every datagram (one more system call each)");
   cli.option("--unix", unix_path, "PATH", "a Unix datagram socket instead of UDP");
   return net::run_main(cli, argc, argv, [&] {
     net::install_stop_handlers();
@@ -147,10 +170,12 @@ int main(int argc, char** argv) {
                                       : net::unix_endpoint(unix_path);
     if (threading) {
       ThreadingUDPServer server(address);
+      server.verbose = verbose;
       net::announce_listening(server.fileno());
       server.serve_forever();
     } else {
       UDPServer server(address);
+      server.verbose = verbose;
       net::announce_listening(server.fileno());
       server.serve_forever();
     }

@@ -61,34 +61,46 @@ IoStatus wait_writable(int fd, Timeout timeout) {
 
 RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout) {
   for (;;) {
-    if (IoStatus waited = wait_for(fd, POLLIN, timeout); waited != IoStatus::ok) {
-      return {waited};
+    // With a timeout: poll first (one more system call). Without: block in
+    // recv() itself; a stop request shuts fd down, and recv() returns 0.
+    if (timeout) {
+      if (IoStatus waited = wait_for(fd, POLLIN, timeout); waited != IoStatus::ok) return {waited};
     }
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), timeout ? MSG_DONTWAIT : 0);
     if (n > 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
-    if (n == 0) return {IoStatus::eof};
-    // EAGAIN: poll woke us but the data went elsewhere (another thread); wait again.
-    if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-    if (peer_gone(errno)) return {IoStatus::reset};
+    if (n == 0) return {stop_requested() ? IoStatus::stopped : IoStatus::eof};
+    if (errno == EINTR && stop_requested()) return {IoStatus::stopped};  // a forked child
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Blocking recv: the socket's own SO_RCVTIMEO ran out. After poll:
+      // the data went elsewhere (another thread took it); wait again.
+      if (!timeout) return {IoStatus::timed_out};
+      continue;
+    }
+    if (peer_gone(errno)) return {stop_requested() ? IoStatus::stopped : IoStatus::reset};
     throw_error("recv", "");
   }
 }
 
 IoStatus send_all(int fd, std::string_view data, Timeout timeout) {
   while (!data.empty()) {
-    // MSG_DONTWAIT: never block inside send(), so a stop request is seen even
-    // when the peer stops reading; MSG_NOSIGNAL: EPIPE instead of SIGPIPE.
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    // MSG_NOSIGNAL: EPIPE instead of SIGPIPE. With a timeout, MSG_DONTWAIT
+    // and poll() for room; without, block in send() itself: a stop request
+    // shuts fd down and a blocked send() then fails with EPIPE.
+    const int flags = MSG_NOSIGNAL | (timeout ? MSG_DONTWAIT : 0);
+    const ssize_t n = ::send(fd, data.data(), data.size(), flags);
     if (n >= 0) {
       data.remove_prefix(static_cast<std::size_t>(n));  // a partial write: go again
       continue;
     }
+    if (errno == EINTR && stop_requested()) return IoStatus::stopped;  // a forked child
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!timeout) return IoStatus::timed_out;  // the socket's SO_SNDTIMEO ran out
       if (IoStatus waited = wait_for(fd, POLLOUT, timeout); waited != IoStatus::ok) return waited;
       continue;
     }
-    if (peer_gone(errno)) return IoStatus::reset;
+    if (peer_gone(errno)) return stop_requested() ? IoStatus::stopped : IoStatus::reset;
     throw_error("send", "");
   }
   return IoStatus::ok;

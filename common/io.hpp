@@ -13,7 +13,11 @@
 //   stopped    SIGINT/SIGTERM arrived (see stop.hpp)
 //
 // Anything else (EBADF, ENOTSOCK, ...) is a bug, thrown as std::system_error.
-// Every wait also watches net::stop_fd(), so a blocked server stops at once.
+// Without a timeout, recv_some and send_all block in recv()/send() themselves:
+// 2 system calls per request/reply. A stop request reaches them through the
+// socket (net::ShutDownOnStop in stop.hpp shuts it down); a timeout set on
+// the socket (SO_RCVTIMEO/SO_SNDTIMEO) comes back as timed_out. With a
+// Timeout argument they poll() first, watching net::stop_fd() too.
 //
 // See also: tests/test_io.cpp (slow reader, closed peer).
 #pragma once
@@ -44,7 +48,8 @@ IoStatus wait_readable(int fd, Timeout timeout = std::nullopt);
 // The same for room to write: until send() on `fd` can take bytes again.
 IoStatus wait_writable(int fd, Timeout timeout = std::nullopt);
 
-// One recv() of at most buffer.size() bytes, after waiting as above.
+// One recv() of at most buffer.size() bytes. `fd` must be a blocking
+// socket: without `timeout`, EAGAIN means its SO_RCVTIMEO ran out.
 RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout = std::nullopt);
 
 // Sends every byte of `data`, however many send() calls it takes. Never

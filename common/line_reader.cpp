@@ -2,6 +2,7 @@
 #include "line_reader.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace net {
 
@@ -12,29 +13,36 @@ LineStatus LineReader::read_line(std::string& line) {
   line.clear();
   std::size_t scanned = start_;  // bytes before this hold no newline
   for (;;) {
-    const auto newline = buffer_.find('\n', scanned);
-    if (newline != std::string::npos) {
+    const char* data = buffer_.data();
+    if (const void* found = std::memchr(data + scanned, '\n', end_ - scanned)) {
+      const auto newline = static_cast<std::size_t>(static_cast<const char*>(found) - data);
       if (newline - start_ > max_line_) return LineStatus::too_long;
-      line.assign(buffer_, start_, newline + 1 - start_);
+      line.assign(data + start_, newline + 1 - start_);
       start_ = newline + 1;
       return LineStatus::line;
     }
-    if (buffer_.size() - start_ > max_line_) return LineStatus::too_long;
+    if (end_ - start_ > max_line_) return LineStatus::too_long;
     if (at_eof_) {
-      if (start_ == buffer_.size()) return LineStatus::eof;
-      line.assign(buffer_, start_);  // the last line had no newline
-      start_ = buffer_.size();
+      if (start_ == end_) return LineStatus::eof;
+      line.assign(data + start_, end_ - start_);  // the last line had no newline
+      start_ = end_;
       return LineStatus::line;
     }
 
-    // Drop what was handed out, then read more after the pending bytes.
-    buffer_.erase(0, start_);
-    scanned = buffer_.size();
-    start_ = 0;
-    const std::size_t chunk = std::clamp<std::size_t>(max_line_ + 1 - scanned, 1, 65536);
-    buffer_.resize(scanned + chunk);
-    const RecvResult got = recv_some(fd_, {buffer_.data() + scanned, chunk}, timeout_);
-    buffer_.resize(scanned + got.bytes);
+    // Move the pending bytes to the front, then read more after them.
+    if (start_ > 0) {
+      std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    scanned = end_;
+    // Room for the rest of a longest line, at most 64 KiB per recv(). The
+    // buffer only grows (zero-filled once, when it grows), so a recv()
+    // costs no memset of its own.
+    const std::size_t chunk = std::clamp<std::size_t>(max_line_ + 1 - end_, 1, 65536);
+    if (buffer_.size() < end_ + chunk) buffer_.resize(end_ + chunk);
+    const RecvResult got = recv_some(fd_, {buffer_.data() + end_, chunk}, timeout_);
+    end_ += got.bytes;
     switch (got.status) {
       case IoStatus::ok:
         break;
@@ -52,8 +60,8 @@ LineStatus LineReader::read_line(std::string& line) {
 }
 
 bool LineReader::has_line() const noexcept {
-  if (start_ == buffer_.size()) return false;
-  return at_eof_ || buffer_.find('\n', start_) != std::string::npos;
+  if (start_ == end_) return false;
+  return at_eof_ || std::memchr(buffer_.data() + start_, '\n', end_ - start_) != nullptr;
 }
 
 }  // namespace net

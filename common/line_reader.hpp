@@ -7,7 +7,7 @@
 //   lines:   "alpha\n"          "bravo\n"                     "charlie" (no \n)
 //
 //   buffer_: [ handed out | pending bytes ... | free space ]
-//                          ^ start_            ^ buffer_.size()
+//                          ^ start_            ^ end_          ^ buffer_.size()
 //
 // A limit on the line length keeps one client from growing the buffer without
 // bound: a line longer than max_line bytes (newline not counted) is reported
@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "io.hpp"
 
@@ -49,8 +50,9 @@ class LineReader {
   int fd_;
   std::size_t max_line_;
   Timeout timeout_;
-  std::string buffer_;
+  std::vector<char> buffer_;
   std::size_t start_ = 0;  // first byte not yet handed out
+  std::size_t end_ = 0;    // one past the last byte received
   bool at_eof_ = false;
 };
 

@@ -139,6 +139,10 @@ void BaseServer::process_request(UniqueFd request, const Endpoint& client_addres
 void BaseServer::finish_request(UniqueFd request, const Endpoint& client_address) {
   std::unique_ptr<RequestHandler> handler =
       handler_factory_(std::move(request), client_address, *this);
+  // Until the handler is done, a stop request shuts the connection down: a
+  // handler blocked in recv() or send() then returns at once (stop.hpp).
+  // Declared after `handler`, so it is gone before the connection closes.
+  const ShutDownOnStop tracked(handler->request.get());
   handler->setup();
   try {
     handler->handle();

@@ -2,6 +2,7 @@
 #include "socket.hpp"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +58,19 @@ int get_int_option(int fd, int level, int name, const char* label) {
   socklen_t length = sizeof value;
   if (::getsockopt(fd, level, name, &value, &length) == -1) throw_error("getsockopt", label);
   return value;
+}
+
+void set_timeout_option(int fd, int name, std::chrono::milliseconds timeout, const char* label) {
+  const auto ms = timeout.count();
+  const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+  if (::setsockopt(fd, SOL_SOCKET, name, &tv, sizeof tv) == -1) throw_error("setsockopt", label);
+}
+
+std::chrono::milliseconds get_timeout_option(int fd, int name, const char* label) {
+  timeval tv{};
+  socklen_t length = sizeof tv;
+  if (::getsockopt(fd, SOL_SOCKET, name, &tv, &length) == -1) throw_error("getsockopt", label);
+  return std::chrono::milliseconds(tv.tv_sec * 1000L + tv.tv_usec / 1000);
 }
 
 void announce_listening(int listener) {

@@ -13,6 +13,8 @@
 // See also: tests/test_server.cpp (bind, listen, options), tests/test_io.cpp.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,11 @@ UniqueFd connect_to(const Endpoint& endpoint, int type = SOCK_STREAM);
 // in an error ("setsockopt SO_REUSEADDR: ...").
 void set_int_option(int fd, int level, int name, int value, const char* label);
 int get_int_option(int fd, int level, int name, const char* label);
+
+// The same for SO_RCVTIMEO / SO_SNDTIMEO, whose value is a struct timeval:
+// a blocking recv()/send() that waits longer fails with EAGAIN. 0 = never.
+void set_timeout_option(int fd, int name, std::chrono::milliseconds timeout, const char* label);
+std::chrono::milliseconds get_timeout_option(int fd, int name, const char* label);
 
 // Prints "listening on ADDRESS" (the real port, after bind) on stdout and
 // flushes at once: the one line a harness waits for.

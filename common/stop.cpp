@@ -2,12 +2,18 @@
 #include "stop.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
 
 #include "error.hpp"
 
@@ -18,29 +24,67 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_read_end{-1};
 std::atomic<int> g_write_end{-1};
-std::atomic<int> g_shut_down_on_stop{-1};
+std::atomic<bool> g_in_child{false};
+std::atomic<int> g_child_connection{-1};  // in a forked child: its one connection
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
-void on_stop_signal(int) {
-  request_stop();
+// What a stop request must wake, keyed by an id so each owner removes its own.
+struct Wakers {
+  std::mutex mutex;
+  std::uint64_t next_id = 1;
+  std::map<std::uint64_t, std::function<void()>> by_id;
+};
+Wakers& wakers() {
+  // Never destroyed: a signal may arrive while exit() runs the destructors
+  // of statics, and the stop thread must still find the mutex intact.
+  static Wakers* const instance = new Wakers;
+  return *instance;
+}
+
+void write_stop_byte() noexcept {
+  const int fd = g_write_end.load();
+  // Non-blocking: if the pipe is somehow full it is readable already.
+  if (fd >= 0) [[maybe_unused]] ssize_t n = ::write(fd, "!", 1);
+}
+
+// A fresh non-blocking pipe; the old one (a parent's, after fork) is closed.
+void open_stop_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
+  const int old_read = g_read_end.exchange(fds[0]);
+  const int old_write = g_write_end.exchange(fds[1]);
+  if (old_read >= 0) ::close(old_read);
+  if (old_write >= 0) ::close(old_write);
+  g_stop.store(false);
+}
+
+sigset_t stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
+// The child's handler: only async-signal-safe calls (shutdown, write).
+void on_stop_signal_in_child(int) {
+  const int saved_errno = errno;  // the interrupted code may be about to read errno
+  g_stop.store(true);
+  if (const int conn = g_child_connection.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
+  write_stop_byte();
+  errno = saved_errno;
 }
 }  // namespace
 
-void request_stop() noexcept {
-  const int saved_errno = errno;  // the interrupted code may be about to read errno
+void request_stop() {
   g_stop.store(true);
-  if (const int conn = g_shut_down_on_stop.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
-  const int fd = g_write_end.load();
-  if (fd >= 0) {
-    // Non-blocking: if the pipe is somehow full it is readable already.
-    [[maybe_unused]] ssize_t n = ::write(fd, "!", 1);
+  write_stop_byte();
+  if (g_in_child.load()) {
+    if (const int conn = g_child_connection.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
+    return;
   }
-  errno = saved_errno;
-}
-
-void set_stop_shuts_down(int fd) noexcept {
-  g_shut_down_on_stop.store(fd);
-  if (fd >= 0 && g_stop.load()) ::shutdown(fd, SHUT_RDWR);  // a stop that came first
+  std::lock_guard lock(wakers().mutex);
+  for (auto& [id, wake] : wakers().by_id) wake();
 }
 
 bool stop_requested() noexcept {
@@ -52,26 +96,72 @@ int stop_fd() noexcept {
 }
 
 void install_stop_handlers() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
-  // A fresh pipe: after fork the child must not share the parent's, or a
-  // child's SIGTERM would stop the parent too.
-  const int old_read = g_read_end.exchange(fds[0]);
-  const int old_write = g_write_end.exchange(fds[1]);
-  if (old_read >= 0) ::close(old_read);
-  if (old_write >= 0) ::close(old_write);
-  g_stop.store(false);
+  static std::once_flag once;
+  std::call_once(once, [] {
+    open_stop_pipe();
+    ::signal(SIGPIPE, SIG_IGN);
+    const sigset_t signals = stop_signals();
+    if (const int err = ::pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
+      throw std::system_error(err, std::generic_category(), "pthread_sigmask");
+    }
+    // Detached: it lives as long as the process, blocked in sigwait().
+    std::thread([signals] {
+      for (;;) {
+        int signal_number = 0;
+        if (::sigwait(&signals, &signal_number) == 0) request_stop();  // a second one: again
+      }
+    }).detach();
+  });
+}
 
+void install_stop_handlers_in_child() {
+  g_in_child.store(true);
+  g_child_connection.store(-1);
+  open_stop_pipe();
   struct sigaction action {};
-  action.sa_handler = on_stop_signal;
+  action.sa_handler = on_stop_signal_in_child;
   sigemptyset(&action.sa_mask);
-  // No SA_RESTART: a call blocked in the kernel (a send to a full buffer)
-  // returns EINTR, so its loop can look at stop_requested(). Every loop in
-  // common/ retries EINTR itself.
+  // No SA_RESTART: a call blocked in the kernel returns EINTR, so its loop
+  // can look at stop_requested(). Every loop in common/ retries EINTR itself.
   action.sa_flags = 0;
   if (::sigaction(SIGINT, &action, nullptr) == -1) throw_error("sigaction", "SIGINT");
   if (::sigaction(SIGTERM, &action, nullptr) == -1) throw_error("sigaction", "SIGTERM");
-  ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = stop_signals();
+  ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+}
+
+ShutDownOnStop::ShutDownOnStop(int fd) : id_(0) {
+  if (g_in_child.load()) {
+    g_child_connection.store(fd);
+  } else {
+    std::lock_guard lock(wakers().mutex);
+    id_ = wakers().next_id++;
+    wakers().by_id.emplace(id_, [fd] { ::shutdown(fd, SHUT_RDWR); });
+  }
+  // A stop that came first: under the lock above, or before the store.
+  if (g_stop.load()) ::shutdown(fd, SHUT_RDWR);
+}
+
+ShutDownOnStop::~ShutDownOnStop() {
+  if (id_ == 0) {
+    g_child_connection.store(-1);
+    return;
+  }
+  std::lock_guard lock(wakers().mutex);
+  wakers().by_id.erase(id_);
+}
+
+OnStop::OnStop(std::function<void()> wake) {
+  if (g_in_child.load()) throw std::logic_error("net::OnStop is not available in a forked child");
+  std::lock_guard lock(wakers().mutex);
+  id_ = wakers().next_id++;
+  if (g_stop.load()) wake();
+  wakers().by_id.emplace(id_, std::move(wake));
+}
+
+OnStop::~OnStop() {
+  std::lock_guard lock(wakers().mutex);
+  wakers().by_id.erase(id_);
 }
 
 }  // namespace net

@@ -1,27 +1,55 @@
-// common/stop.hpp — stop on SIGINT/SIGTERM, waking whoever is blocked.
+// common/stop.hpp — stop on SIGINT/SIGTERM: wake the accept loop, end every connection.
 //
-// Teaches: the self-pipe trick. A signal handler may do almost nothing, so it
-// only sets a flag and writes one byte into a pipe. Every wait in common/
-// (accept loops, recv, send) polls that pipe's read end beside its own fd, so
-// Ctrl-C wakes a server blocked in accept or a handler blocked in recv at
-// once, with no race between "check the flag" and "block".
+// Teaches: how a server stops at once without checking for it on every call.
 //
-//   main:   net::install_stop_handlers();
-//   loops:  poll({fd, net::stop_fd()}) ... if (net::stop_requested()) break;
+// A signal handler may do almost nothing (no locks, no allocation), and it
+// runs in whichever thread the kernel picks. So a threaded server takes the
+// stop signals another way: main() blocks SIGINT and SIGTERM before it
+// starts any thread (every thread inherits the mask), and one thread of our
+// own waits for them in sigwait(). That thread runs ordinary code, so it can
+// lock a mutex and walk the list of live connections:
 //
-// The byte is never read back: once stop is requested the pipe stays
-// readable, so every thread that waits on it wakes, now and later.
+//   stop thread: sigwait -> flag = true -> write a byte into the stop pipe
+//                        -> shutdown(fd, SHUT_RDWR) on every live connection
 //
-// See also: io.hpp (wait_readable), server.hpp (serve_forever).
+//   accept loop: poll({listener, stop pipe})   one poll per *connection*
+//   handler:     recv() ... send() ...         no poll per *request*:
+//                a recv() blocked when the shutdown comes returns 0 (EOF),
+//                a send() blocked on a client that never reads fails EPIPE.
+//
+// That keeps a handler at 2 system calls per request (recv + send), the
+// same as Python's blocking sockets, and still ends every connection within
+// a moment of Ctrl-C. The byte is never read back: once stop is requested
+// the pipe stays readable for every loop that waits on it, now and later.
+//
+// A forked child (chapter 05) has one thread and serves one connection at a
+// time, so it stops the classic way: install_stop_handlers_in_child() sets
+// a signal handler that does only async-signal-safe things, shutdown() of
+// the one connection included.
+//
+//   main:     net::install_stop_handlers();          // before any std::thread
+//   handler:  net::ShutDownOnStop tracked(fd);       // BaseServer does this
+//   loops:    poll({fd, net::stop_fd()}) ... if (net::stop_requested()) break;
+//
+// See also: io.hpp, server.hpp (serve_forever), 05_forking/server.cpp.
 #pragma once
+
+#include <cstdint>
+#include <functional>
 
 namespace net {
 
-// Installs the SIGINT and SIGTERM handlers and ignores SIGPIPE (a write to a
-// closed peer then fails with EPIPE instead of killing the process). Calling
-// it again (e.g. in a child after fork) starts over with a fresh pipe and a
-// cleared flag, so the child's stop is its own. Throws std::system_error.
+// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread
+// it starts later) and starts the stop thread; ignores SIGPIPE (a write to
+// a closed peer then fails with EPIPE instead of killing the process). Call
+// it once, first thing in main(). Throws std::system_error.
 void install_stop_handlers();
+
+// For a child right after fork(): the parent's stop thread does not exist
+// here, so SIGINT/SIGTERM get a handler again and are unblocked. Starts over
+// with a fresh pipe and a cleared flag (the child's stop is its own) and an
+// empty list of connections (the parent's are not ours).
+void install_stop_handlers_in_child();
 
 // True once SIGINT/SIGTERM arrived or request_stop() was called.
 bool stop_requested() noexcept;
@@ -31,14 +59,36 @@ bool stop_requested() noexcept;
 // special case.
 int stop_fd() noexcept;
 
-// What the signal handler does, callable from code (async-signal-safe).
-void request_stop() noexcept;
+// What the stop thread does on a signal, callable from code (any thread).
+void request_stop();
 
-// For a handler that blocks in a plain recv() instead of polling the stop
-// pipe (chapter 07, to let SO_RCVTIMEO do the timing): while `fd` is set,
-// a stop request also calls shutdown(fd, SHUT_RDWR), so that recv() returns
-// at once, even if the signal came just before the call. -1 clears it;
-// clear it before closing fd. One fd, for single-threaded servers.
-void set_stop_shuts_down(int fd) noexcept;
+// While one of these lives, a stop request calls shutdown(fd, SHUT_RDWR).
+// Destroy it before closing fd, so that a stop never shuts down a new
+// socket that reused the number. If stop was requested already, the
+// constructor shuts fd down at once. In a forked child, one at a time.
+class ShutDownOnStop {
+ public:
+  explicit ShutDownOnStop(int fd);
+  ~ShutDownOnStop();
+  ShutDownOnStop(const ShutDownOnStop&) = delete;
+  ShutDownOnStop& operator=(const ShutDownOnStop&) = delete;
+
+ private:
+  std::uint64_t id_;
+};
+
+// The general form, for a wait that shutdown() cannot end (a UDP server
+// blocked in recvfrom, chapter 08): while it lives, a stop request calls
+// `wake` in the stop thread. Not available in a forked child.
+class OnStop {
+ public:
+  explicit OnStop(std::function<void()> wake);
+  ~OnStop();
+  OnStop(const OnStop&) = delete;
+  OnStop& operator=(const OnStop&) = delete;
+
+ private:
+  std::uint64_t id_;
+};
 
 }  // namespace net

@@ -22,8 +22,17 @@ void StreamRequestHandler::setup() {
     }
   }
   log_line(line);
-  rfile.emplace(request.get(), max_line, timeout);
-  wfile = Wfile{request.get(), timeout};
+  // Python's setup() calls connection.settimeout(timeout). Here the kernel
+  // keeps the time: SO_RCVTIMEO/SO_SNDTIMEO make a recv()/send() that waits
+  // longer fail with EAGAIN. It costs two setsockopt() per connection and
+  // nothing per request; a poll() before each recv() would cost one more
+  // system call every time.
+  if (timeout) {
+    set_timeout_option(request.get(), SO_RCVTIMEO, *timeout, "SO_RCVTIMEO");
+    set_timeout_option(request.get(), SO_SNDTIMEO, *timeout, "SO_SNDTIMEO");
+  }
+  rfile.emplace(request.get(), max_line);
+  wfile = Wfile{request.get()};
 }
 
 void LineEchoHandler::handle() {

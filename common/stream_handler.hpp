@@ -6,7 +6,7 @@
 // given. The class options of Python become members, set before setup():
 //
 //   Python                          C++ (StreamRequestHandler member)
-//   timeout = 5                     timeout = 5s (each wait for bytes)
+//   timeout = 5                     timeout = 5s (SO_RCVTIMEO/SO_SNDTIMEO)
 //   disable_nagle_algorithm = True  disable_nagle_algorithm = true
 //   rbufsize / wbufsize             (LineReader's buffer / none: every write is sent)
 //   readline(limit)                 max_line (always on, default 65536)
@@ -42,11 +42,10 @@ class StreamRequestHandler : public RequestHandler {
  protected:
   struct Wfile {
     int fd;
-    Timeout timeout;
-    IoStatus write(std::string_view data) const { return send_all(fd, data, timeout); }
+    IoStatus write(std::string_view data) const { return send_all(fd, data); }
   };
   std::optional<LineReader> rfile;  // made by setup()
-  Wfile wfile{-1, std::nullopt};
+  Wfile wfile{-1};
 };
 
 // For each line in rfile: wfile.write(line) — the lines that arrived in one

@@ -33,9 +33,21 @@ def test_each_datagram_comes_back_to_its_sender(start_server, run_client):
 
 def test_the_empty_datagram_is_echoed(start_server):
     # recvfrom() returning 0 bytes is not EOF here: it is a datagram.
-    server = start_server(CHAPTER)
+    server = start_server(CHAPTER, "--verbose")
     assert echo(server, b"") == b""
     server.wait_log(r"datagram from 127\.0\.0\.1:\d+: 0 bytes")
+
+
+def test_a_datagram_is_logged_only_with_verbose(start_server):
+    # Without --verbose a datagram costs recvfrom + sendto and nothing more:
+    # no log line (a write() each) unless something is wrong.
+    server = start_server(CHAPTER)
+    for payload in (b"one", b"", b"three"):
+        assert echo(server, payload) == payload
+    with udp_client(server, timeout=0.2) as sock:
+        sock.sendto(b"x" * 8193, server.address)  # an error is still logged
+    server.wait_log(r"^error: datagram from")
+    assert [line for line in server.stderr_lines if "bytes" in line and "error" not in line] == []
 
 
 def test_max_packet_size_is_echoed_whole_and_one_more_byte_is_dropped(start_server):

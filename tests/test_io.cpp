@@ -1,9 +1,12 @@
 // tests/test_io.cpp — send_all and recv_some against slow, closed and silent peers.
 #include <pthread.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -112,30 +115,112 @@ TEST(RecvSome, SurvivesSignalsThatAreNotStopRequests) {
   EXPECT_EQ(std::string(buffer, got.bytes), "after the noise");
 }
 
-TEST(Stop, RequestStopWakesEveryWaitAndReinstallClearsIt) {
-  net::install_stop_handlers();
-  Pair pair = stream_pair();
-  net::IoStatus in_thread = net::IoStatus::ok;
-  std::thread waiter([&] {
-    char buffer[8];
-    in_thread = net::recv_some(pair.b.get(), buffer).status;  // no timeout: only stop ends it
-  });
-  net::request_stop();
-  waiter.join();
-  EXPECT_EQ(in_thread, net::IoStatus::stopped);
-  EXPECT_TRUE(net::stop_requested());
-  EXPECT_EQ(net::wait_readable(pair.b.get()), net::IoStatus::stopped);  // stays stopped
+// The stop state is process-wide and the stop thread lives as long as the
+// process, so each Stop test runs in a process of its own: a death test,
+// re-executed ("threadsafe"), that exits 0 when every check held.
+class Stop : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
 
-  net::install_stop_handlers();  // what a child does after fork
-  EXPECT_FALSE(net::stop_requested());
-  EXPECT_EQ(net::wait_readable(pair.b.get(), 10ms), net::IoStatus::timed_out);
+// Exits 1 with a message if `condition` is false; for code in a death test.
+void require(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "failed: %s\n", what);
+    std::_Exit(1);
+  }
 }
 
-TEST(Stop, SigtermIsAStopRequest) {
-  net::install_stop_handlers();
-  ::raise(SIGTERM);
-  EXPECT_TRUE(net::stop_requested());
-  net::install_stop_handlers();
-  std::signal(SIGTERM, SIG_DFL);
-  std::signal(SIGINT, SIG_DFL);
+TEST_F(Stop, RequestStopEndsARecvBlockedOnATrackedConnection) {
+  EXPECT_EXIT(
+      {
+        ::alarm(10);  // a hang dies of SIGALRM and fails the test
+        net::install_stop_handlers();
+        Pair pair = stream_pair();
+        net::IoStatus in_thread = net::IoStatus::ok;
+        std::thread waiter([&] {
+          net::ShutDownOnStop tracked(pair.b.get());
+          char buffer[8];
+          in_thread = net::recv_some(pair.b.get(), buffer).status;  // no timeout, no poll
+        });
+        std::this_thread::sleep_for(50ms);  // let it block (it works either way)
+        net::request_stop();
+        waiter.join();
+        require(in_thread == net::IoStatus::stopped, "recv_some returned stopped");
+        require(net::wait_readable(pair.a.get(), 1s) == net::IoStatus::stopped,
+                "the stop pipe stays readable");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(Stop, RequestStopEndsASendBlockedOnAPeerThatNeverReads) {
+  EXPECT_EXIT(
+      {
+        ::alarm(10);  // a hang dies of SIGALRM and fails the test
+        net::install_stop_handlers();
+        Pair pair = stream_pair();
+        net::IoStatus in_thread = net::IoStatus::ok;
+        std::thread writer([&] {
+          net::ShutDownOnStop tracked(pair.a.get());
+          in_thread = net::send_all(pair.a.get(), pattern(8 << 20));  // far more than fits
+        });
+        std::this_thread::sleep_for(50ms);
+        net::request_stop();
+        writer.join();
+        require(in_thread == net::IoStatus::stopped, "send_all returned stopped");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(Stop, AConnectionTrackedAfterTheStopIsShutDownAtOnce) {
+  EXPECT_EXIT(
+      {
+        ::alarm(10);  // a hang dies of SIGALRM and fails the test
+        net::install_stop_handlers();
+        net::request_stop();
+        Pair pair = stream_pair();
+        net::ShutDownOnStop tracked(pair.b.get());
+        char buffer[8];
+        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+                "recv_some returned stopped without blocking");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(Stop, SigtermIsAStopRequestTakenByTheStopThread) {
+  EXPECT_EXIT(
+      {
+        ::alarm(10);  // a hang dies of SIGALRM and fails the test
+        net::install_stop_handlers();
+        Pair pair = stream_pair();
+        net::ShutDownOnStop tracked(pair.b.get());
+        ::kill(::getpid(), SIGTERM);  // to the process: only the stop thread takes it
+        char buffer[8];
+        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+                "recv_some returned stopped");
+        require(net::stop_requested(), "stop_requested()");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(Stop, AForkedChildStopsItsOneConnectionFromItsSignalHandler) {
+  EXPECT_EXIT(
+      {
+        ::alarm(10);  // a hang dies of SIGALRM and fails the test
+        net::install_stop_handlers();
+        net::install_stop_handlers_in_child();  // as 05's child does, after fork
+        require(!net::stop_requested(), "a child starts with its own, clear stop");
+        Pair pair = stream_pair();
+        net::ShutDownOnStop tracked(pair.b.get());
+        ::raise(SIGTERM);  // the handler runs now, before recv: the race stop.hpp closes
+        char buffer[8];
+        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+                "recv_some returned stopped");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
