@@ -5,8 +5,11 @@ and for both implementations. A chapter that breaks the contract (a wrong
 exit code, no "error:" line, a server that does not stop) fails here before
 its own tests say anything about its lesson.
 """
+import select
 import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -80,6 +83,40 @@ def test_signal_with_a_client_connected_exits_0_within_2s(chapter, sig, start_se
         client.sendall(b"half a mess")  # no newline: the handler is mid-request
         server.wait_log("connection from")
         assert server.stop(sig) == 0, server.stderr_text()
+
+
+def fill_until_the_server_blocks_in_send(sock, deadline_seconds=20):
+    """Sends lines and never reads, until nothing moves for half a second:
+    then our receive buffer and the server's send buffer are full, so the
+    server is blocked in send(), and its receive buffer and our send buffer
+    are full behind it. Returns the bytes sent."""
+    line = b"x" * 1023 + b"\n"
+    sent = 0
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            sent += sock.send(line, socket.MSG_DONTWAIT)
+            continue
+        except BlockingIOError:
+            pass
+        _, writable, _ = select.select([], [sock], [], 0.5)
+        if not writable:  # no room for 0.5 s: the server has stopped reading
+            return sent
+    raise AssertionError(f"the server kept reading: {sent} bytes sent in {deadline_seconds} s")
+
+
+@pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
+def test_stop_ends_a_handler_blocked_in_send_to_a_client_that_never_reads(chapter, start_server):
+    # The handler waits in send() for room that never comes. The stop must
+    # reach it there too: the server shuts the connection down, send() fails,
+    # and the server exits 0 within the stop limit.
+    server = start_server(chapter)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # small: fills at once
+    with sock:
+        sock.connect(server.address)
+        assert fill_until_the_server_blocks_in_send(sock) > 0
+        assert server.stop() == 0, server.stderr_text()
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
