@@ -57,6 +57,7 @@ def server(argv):
     p = contract.parser("server", "Iterative echo server.")
     p.add_argument("--nonblocking", action="store_true", help="conn.setblocking(False)")
     p.add_argument("--buffer", type=contract.at_least(1), default=8192, help="bytes per recv()")
+    p.add_argument("--sndbuf", type=contract.at_least(1), help="SO_SNDBUF per connection")
     args = p.parse_args(argv)
     family, address = contract.resolve(args.host, args.port)
     with socket.socket(family, socket.SOCK_STREAM) as listener:
@@ -72,6 +73,8 @@ def server(argv):
             short_sends = 0
             with conn:
                 conn.setblocking(not args.nonblocking)
+                if args.sndbuf:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
                 try:
                     short_sends = echo(conn, peer, args.buffer)
                 except BrokenPipeError:

@@ -5,7 +5,8 @@
 // Every call is checked for -1 and reported with errno. While one client is
 // served, the next waits in the listen backlog: this server is iterative.
 // With --nonblocking each connection is made non-blocking (Python's
-// setblocking(False)), and send() can return short counts.
+// setblocking(False)), and send() can return short counts; --sndbuf makes
+// the send buffer small, so that they come at once.
 //
 // Run:      ./server                      (then ./client hello in another terminal)
 // Observe:  "listening on 127.0.0.1:20000"; "connection from" and "closed ...
@@ -91,9 +92,12 @@ int main(int argc, char** argv) {
   net::Cli cli("server", "Iterative echo server: every byte comes back, one client at a time.");
   bool nonblocking = false;
   int buffer_size = 8192;  // the notes' recv(8192)
+  int sndbuf = 0;          // 0: the kernel's default, which grows as needed
   cli.flag("--nonblocking", nonblocking, "make each connection non-blocking (setblocking(False))");
   cli.option("--buffer", buffer_size, "N", "bytes per recv(), so per send() (default 8192)", 1,
              1 << 24);
+  cli.option("--sndbuf", sndbuf, "N", "ask for an N-byte send buffer (SO_SNDBUF) per connection",
+             1, 1 << 30);
   return net::run_main(cli, argc, argv, [&] {
     std::vector<char> buffer(static_cast<std::size_t>(buffer_size));
     net::install_stop_handlers();
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
         continue;  // one failed accept never ends the server
       }
       if (nonblocking) ::fcntl(conn, F_SETFL, ::fcntl(conn, F_GETFL) | O_NONBLOCK);
+      if (sndbuf > 0) ::setsockopt(conn, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
       const std::string peer = net::to_string(client);
       net::log_line("connection from " + peer);
       int short_sends = 0;

@@ -4,7 +4,8 @@
 // child process with its own copy of the server's memory; the parent only
 // accepts, forks and reaps. Reaping is the lesson: a child that has exited
 // stays a zombie until its parent calls waitpid(). SIGCHLD tells the parent
-// when; a self-pipe wakes serve_forever, and service_actions() reaps.
+// when; a self-pipe wakes serve_forever, and service_actions() reaps,
+// with waitpid() on its own pids only.
 //
 // Run:      ./server --max-children 4
 // Observe:  "process 12345 serves 127.0.0.1:40000" per client (a new pid
