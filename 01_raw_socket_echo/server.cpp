@@ -72,7 +72,7 @@ int echo(int conn, const std::string& peer, std::vector<char>& buffer) {
     if (received == 0) return short_sends;  // EOF: Python's `if not msg: break`
     if (received == -1) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // non-blocking, nothing yet:
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {                  // non-blocking, nothing yet:
         if (net::wait_readable(conn) == net::IoStatus::ok) continue;  // wait for bytes
         return short_sends;                                           // (or a stop)
       }
@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
   cli.flag("--nonblocking", nonblocking, "make each connection non-blocking (setblocking(False))");
   cli.option("--buffer", buffer_size, "N", "bytes per recv(), so per send() (default 8192)", 1,
              1 << 24);
-  cli.option("--sndbuf", sndbuf, "N", "ask for an N-byte send buffer (SO_SNDBUF) per connection",
-             1, 1 << 30);
+  cli.option("--sndbuf", sndbuf, "N", "ask for an N-byte send buffer (SO_SNDBUF) per connection", 1,
+             1 << 30);
   return net::run_main(cli, argc, argv, [&] {
     std::vector<char> buffer(static_cast<std::size_t>(buffer_size));
     net::install_stop_handlers();
