@@ -14,7 +14,10 @@ LineStatus LineReader::read_line(std::string& line) {
   std::size_t scanned = start_;  // bytes before this hold no newline
   for (;;) {
     const char* data = buffer_.data();
-    if (const void* found = std::memchr(data + scanned, '\n', end_ - scanned)) {
+    // (memchr must not see the null data() of a buffer never filled.)
+    const void* found =
+        end_ > scanned ? std::memchr(data + scanned, '\n', end_ - scanned) : nullptr;
+    if (found) {
       const auto newline = static_cast<std::size_t>(static_cast<const char*>(found) - data);
       if (newline - start_ > max_line_) return LineStatus::too_long;
       line.assign(data + start_, newline + 1 - start_);

@@ -44,8 +44,9 @@ Wakers& wakers() {
 void write_stop_byte() noexcept {
   const int fd = g_write_end.load();
   // Non-blocking: if the pipe is somehow full it is readable already.
-  if (fd >= 0) [[maybe_unused]]
-    ssize_t n = ::write(fd, "!", 1);
+  if (fd >= 0) {
+    [[maybe_unused]] ssize_t n = ::write(fd, "!", 1);
+  }
 }
 
 // A fresh non-blocking pipe; the old one (a parent's, after fork) is closed.
