@@ -11,16 +11,17 @@
 // Observe:  two clients connected and idle (./client with no arguments, in two
 //           terminals) take both workers; a third ./client hello waits until
 //           one of them leaves. `ls /proc/$(pgrep -n server)/task | wc -l`
-//           stays at workers + 1 whatever the load.
-// See also: client.cpp, README.md, ../common/server.cpp (why the listener is
-//           non-blocking).
+//           stays at workers + 2 (main, the stop thread) whatever the load.
+// See also: client.cpp, README.md, ../common/stop.hpp (OnStop).
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "address.hpp"
 #include "cli.hpp"
 #include "server.hpp"
 #include "socket.hpp"
@@ -54,11 +55,32 @@ int main(int argc, char** argv) {
     server.server_activate();
 
     // Python: for n in range(NWORKERS): Thread(target=serv.serve_forever).start()
-    // Every worker waits on the same listener; the kernel hands each new
-    // connection to one of them (the others see EAGAIN and wait again).
+    // Here each worker blocks in accept() itself, on a *blocking* listener:
+    // Linux then wakes one waiting worker per connection. (serve_forever
+    // would poll() first, and a poll() wakes every idle worker: the
+    // thundering herd, README.) handle_request_noblock keeps Python's name;
+    // its accept() waits here because the listener blocks.
+    net::set_blocking(server.fileno(), true);
+    // To stop, shut the listener down: on Linux every accept() blocked on it
+    // fails at once (EINVAL). Elsewhere shutdown() of a listener fails
+    // (ENOTCONN) and wakes nobody, so we connect to ourselves once per
+    // worker instead: each such connection wakes one accept().
+    const net::OnStop wake([&server, workers] {
+      if (::shutdown(server.fileno(), SHUT_RDWR) == 0) return;
+      const net::Endpoint self = net::reachable_endpoint(server.fileno());
+      for (int i = 0; i < workers; ++i) {
+        const int fd = ::socket(self.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd == -1) break;
+        ::connect(fd, self.addr(), self.length);  // queued in the backlog, even unfinished
+        ::close(fd);
+      }
+    });
+    auto work = [&server] {
+      while (!net::stop_requested()) server.handle_request_noblock();
+    };
     std::vector<std::thread> pool;
     try {
-      for (int i = 0; i < workers; ++i) pool.emplace_back([&server] { server.serve_forever(); });
+      for (int i = 0; i < workers; ++i) pool.emplace_back(work);
     } catch (...) {  // no more threads to be had: stop the ones we started
       net::request_stop();
       for (std::thread& worker : pool) worker.join();
@@ -66,8 +88,8 @@ int main(int argc, char** argv) {
     }
     net::announce_listening(server.fileno());  // ready: the whole pool is waiting
 
-    // SIGINT/SIGTERM wake every worker's poll(); each finishes its client's
-    // wait (handlers wake too) and returns from serve_forever.
+    // SIGINT/SIGTERM: the listener is shut down (every accept() returns) and
+    // so is every connection being served (every handler returns).
     for (std::thread& worker : pool) worker.join();
     return 0;
   });

@@ -13,7 +13,6 @@
 //           than max_packet_size (8192) is dropped and logged, not cut.
 // See also: client.cpp, README.md, ../common/threading_mixin.hpp.
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -82,7 +81,7 @@ class UDPServer {
   // before recvfrom(): to stop, the stop thread sends us an empty datagram,
   // so the blocked recvfrom() returns and the loop sees the flag.
   void serve_forever() {
-    const net::Endpoint self = address_to_reach(fileno());
+    const net::Endpoint self = net::reachable_endpoint(fileno());
     const net::OnStop wake([this, self] {
       [[maybe_unused]] ssize_t n = ::sendto(fileno(), "", 0, 0, self.addr(), self.length);
     });
@@ -108,20 +107,6 @@ class UDPServer {
   }
 
  private:
-  // Our own address, as a datagram can reach it: a wildcard host (0.0.0.0,
-  // ::) is not an address to send to, so loopback stands in for it.
-  static net::Endpoint address_to_reach(int fd) {
-    net::Endpoint self = net::local_endpoint(fd);
-    if (self.family() == AF_INET) {
-      auto& in = reinterpret_cast<sockaddr_in&>(self.storage);
-      if (in.sin_addr.s_addr == htonl(INADDR_ANY)) in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    } else if (self.family() == AF_INET6) {
-      auto& in6 = reinterpret_cast<sockaddr_in6&>(self.storage);
-      if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) in6.sin6_addr = in6addr_loopback;
-    }
-    return self;
-  }
-
   // get_request(): one blocking recvfrom. MSG_TRUNC makes it return the
   // datagram's real length even when the buffer was smaller, so we can tell.
   void handle_request() {

@@ -133,6 +133,18 @@ Endpoint local_endpoint(int fd) {
   return endpoint;
 }
 
+Endpoint reachable_endpoint(int fd) {
+  Endpoint self = local_endpoint(fd);
+  if (self.family() == AF_INET) {
+    auto& in = reinterpret_cast<sockaddr_in&>(self.storage);
+    if (in.sin_addr.s_addr == htonl(INADDR_ANY)) in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (self.family() == AF_INET6) {
+    auto& in6 = reinterpret_cast<sockaddr_in6&>(self.storage);
+    if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr)) in6.sin6_addr = in6addr_loopback;
+  }
+  return self;
+}
+
 Endpoint peer_endpoint(int fd) {
   Endpoint endpoint;
   endpoint.length = sizeof endpoint.storage;

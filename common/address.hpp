@@ -53,4 +53,9 @@ std::uint16_t parse_port(std::string_view text);
 Endpoint local_endpoint(int fd);
 Endpoint peer_endpoint(int fd);
 
+// local_endpoint(fd) as a peer can reach it: a wildcard host (0.0.0.0, ::)
+// is no address to connect or send to, so loopback stands in for it. How a
+// server wakes its own blocked accept() or recvfrom() (chapters 06, 08).
+Endpoint reachable_endpoint(int fd);
+
 }  // namespace net

@@ -109,6 +109,7 @@ bool BaseServer::handle_request_noblock() {
   UniqueFd request{
       ::accept4(fileno(), client_address.addr(), &client_address.length, SOCK_CLOEXEC)};
   if (!request) {
+    if (stop_requested()) return false;  // chapter 06: the listener was shut down to stop
     // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
     // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
     // must not end the server; log it and carry on.

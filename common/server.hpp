@@ -94,6 +94,10 @@ class BaseServer {
   // Waits up to `timeout` for one request and handles it; if none comes,
   // calls handle_timeout(). Returns false if stopped by a signal instead.
   bool handle_request();
+  // Python's _handle_request_noblock: accept one connection (if any) and
+  // process it; false if there was none. On a listener made blocking, the
+  // accept() waits: chapter 06's workers call it in a loop.
+  bool handle_request_noblock();
 
   int fileno() const noexcept { return socket_.get(); }
   const Endpoint& server_address() const noexcept { return server_address_; }
@@ -127,7 +131,6 @@ class BaseServer {
   int watch_fd_ = -1;  // another fd for serve_forever to wait on (lent, not owned)
 
  private:
-  bool handle_request_noblock();  // accept one (if any) and process it
   Endpoint server_address_;
   HandlerFactory handler_factory_;
   UniqueFd wake_read_, wake_write_;  // shutdown() writes here

@@ -1,6 +1,7 @@
 // common/socket.cpp — see socket.hpp.
 #include "socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -46,6 +47,14 @@ UniqueFd connect_to(const std::string& host, std::uint16_t port, int type) {
     } catch (const std::system_error&) {
       if (i + 1 == endpoints.size()) throw;  // the last one: report it
     }
+  }
+}
+
+void set_blocking(int fd, bool blocking) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags == -1) throw_error("fcntl", "F_GETFL");
+  if (::fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK) == -1) {
+    throw_error("fcntl", "F_SETFL");
   }
 }
 

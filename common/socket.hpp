@@ -37,6 +37,9 @@ void listen_on(int fd, const Endpoint& endpoint, int backlog);
 UniqueFd connect_to(const std::string& host, std::uint16_t port, int type = SOCK_STREAM);
 UniqueFd connect_to(const Endpoint& endpoint, int type = SOCK_STREAM);
 
+// Clears or sets O_NONBLOCK with fcntl (Python's sock.setblocking(flag)).
+void set_blocking(int fd, bool blocking);
+
 // setsockopt / getsockopt for int-valued options; `label` names the option
 // in an error ("setsockopt SO_REUSEADDR: ...").
 void set_int_option(int fd, int level, int name, int value, const char* label);
