@@ -49,6 +49,7 @@ case "${1:-}" in
     missing=()
     command -v gnuplot >/dev/null 2>&1 || missing+=(gnuplot-nox)
     command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
+    command -v perf >/dev/null 2>&1 || missing+=(linux-perf)
     install_or_say optional "${missing[@]}"
     ;;
   *)

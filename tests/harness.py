@@ -43,15 +43,20 @@ class Server:
     """A running server process whose stdout and stderr are drained by two
     threads (a full pipe would block it) and kept for the test to read."""
 
-    def __init__(self, argv, cwd):
+    def __init__(self, argv, cwd, stderr=None):
+        """stderr: a file to write the server's stderr to instead of reading
+        it here (the benchmark: a pipe to a Python reader costs the server)."""
         self.argv = argv
         self.proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE,
+                                     stderr=stderr if stderr is not None else subprocess.PIPE)
         self.stdout_lines, self.stderr_lines = [], []
         self._changed = threading.Condition()
+        pipes = [(self.proc.stdout, self.stdout_lines)]
+        if stderr is None:
+            pipes.append((self.proc.stderr, self.stderr_lines))
         self._readers = [threading.Thread(target=self._drain, args=(pipe, lines), daemon=True)
-                         for pipe, lines in ((self.proc.stdout, self.stdout_lines),
-                                             (self.proc.stderr, self.stderr_lines))]
+                         for pipe, lines in pipes]
         for reader in self._readers:
             reader.start()
         self.address = None  # (host, port) or a Unix path, once ready
