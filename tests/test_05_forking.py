@@ -1,8 +1,10 @@
 """tests/test_05_forking.py -- a process per connection: reaped, bounded, never orphaned."""
 import os
+import shlex
 
 from conftest import (assert_waits, children, connect, echo_line, recv_exactly,
                       recv_until_eof, wait_for)
+from harness import Server, program
 
 CHAPTER = "05_forking"
 
@@ -70,3 +72,31 @@ def test_sigterm_leaves_no_child_behind(start_server):
     for sock in clients:
         assert recv_until_eof(sock) == b""
         sock.close()
+
+
+def test_a_child_the_server_did_not_fork_is_neither_waited_for_nor_reaped(impl, tmp_path):
+    # A wrapper starts a child, then becomes the server (exec): the server
+    # process now has a child it did not fork. waitpid(-1) would block on it
+    # at stop (the server then outlives SIGTERM) and would reap it, losing
+    # its exit status. The server must wait only for its own children.
+    server_argv = " ".join(shlex.quote(a) for a in program(CHAPTER, impl, "server"))
+    wrapper = f"sleep 30 >/dev/null 2>&1 & exec {server_argv} --port 0"
+    server = Server(["sh", "-c", wrapper], cwd=tmp_path)
+    foreign = set()
+    try:
+        server.wait_ready()
+        foreign = set(children(server.proc.pid))
+        assert len(foreign) == 1, "the wrapper's sleep is the server's child"
+        echo_line(server)  # a child of its own comes and goes
+        wait_for(lambda: set(children(server.proc.pid)) == foreign, 5,
+                 "the server's own child to be reaped, the foreign one left alone")
+        assert server.stop() == 0, server.stderr_text()
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+        for pid in foreign:  # the sleep, which nobody else will end
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
