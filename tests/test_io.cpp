@@ -123,6 +123,18 @@ class Stop : public ::testing::Test {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 };
 
+// Runs `body` in a process of its own, after install_stop_handlers(), and
+// expects it to exit 0; a hang dies of SIGALRM and fails the test.
+#define EXPECT_IN_OWN_PROCESS(...)    \
+  EXPECT_EXIT(                        \
+      {                               \
+        ::alarm(10);                  \
+        net::install_stop_handlers(); \
+        __VA_ARGS__;                  \
+        std::_Exit(0);                \
+      },                              \
+      ::testing::ExitedWithCode(0), "")
+
 // Exits 1 with a message if `condition` is false; for code in a death test.
 void require(bool condition, const char* what) {
   if (!condition) {
@@ -132,95 +144,70 @@ void require(bool condition, const char* what) {
 }
 
 TEST_F(Stop, RequestStopEndsARecvBlockedOnATrackedConnection) {
-  EXPECT_EXIT(
-      {
-        ::alarm(10);  // a hang dies of SIGALRM and fails the test
-        net::install_stop_handlers();
-        Pair pair = stream_pair();
-        net::IoStatus in_thread = net::IoStatus::ok;
-        std::thread waiter([&] {
-          net::ShutDownOnStop tracked(pair.b.get());
-          char buffer[8];
-          in_thread = net::recv_some(pair.b.get(), buffer).status;  // no timeout, no poll
-        });
-        std::this_thread::sleep_for(50ms);  // let it block (it works either way)
-        net::request_stop();
-        waiter.join();
-        require(in_thread == net::IoStatus::stopped, "recv_some returned stopped");
-        require(net::wait_readable(pair.a.get(), 1s) == net::IoStatus::stopped,
-                "the stop pipe stays readable");
-        std::_Exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_IN_OWN_PROCESS({
+    Pair pair = stream_pair();
+    net::IoStatus in_thread = net::IoStatus::ok;
+    std::thread waiter([&] {
+      net::ShutDownOnStop tracked(pair.b.get());
+      char buffer[8];
+      in_thread = net::recv_some(pair.b.get(), buffer).status;  // no timeout, no poll
+    });
+    std::this_thread::sleep_for(50ms);  // let it block (it works either way)
+    net::request_stop();
+    waiter.join();
+    require(in_thread == net::IoStatus::stopped, "recv_some returned stopped");
+    require(net::wait_readable(pair.a.get(), 1s) == net::IoStatus::stopped,
+            "the stop pipe stays readable");
+  });
 }
 
 TEST_F(Stop, RequestStopEndsASendBlockedOnAPeerThatNeverReads) {
-  EXPECT_EXIT(
-      {
-        ::alarm(10);  // a hang dies of SIGALRM and fails the test
-        net::install_stop_handlers();
-        Pair pair = stream_pair();
-        net::IoStatus in_thread = net::IoStatus::ok;
-        std::thread writer([&] {
-          net::ShutDownOnStop tracked(pair.a.get());
-          in_thread = net::send_all(pair.a.get(), pattern(8 << 20));  // far more than fits
-        });
-        std::this_thread::sleep_for(50ms);
-        net::request_stop();
-        writer.join();
-        require(in_thread == net::IoStatus::stopped, "send_all returned stopped");
-        std::_Exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_IN_OWN_PROCESS({
+    Pair pair = stream_pair();
+    net::IoStatus in_thread = net::IoStatus::ok;
+    std::thread writer([&] {
+      net::ShutDownOnStop tracked(pair.a.get());
+      in_thread = net::send_all(pair.a.get(), pattern(8 << 20));  // far more than fits
+    });
+    std::this_thread::sleep_for(50ms);
+    net::request_stop();
+    writer.join();
+    require(in_thread == net::IoStatus::stopped, "send_all returned stopped");
+  });
 }
 
 TEST_F(Stop, AConnectionTrackedAfterTheStopIsShutDownAtOnce) {
-  EXPECT_EXIT(
-      {
-        ::alarm(10);  // a hang dies of SIGALRM and fails the test
-        net::install_stop_handlers();
-        net::request_stop();
-        Pair pair = stream_pair();
-        net::ShutDownOnStop tracked(pair.b.get());
-        char buffer[8];
-        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
-                "recv_some returned stopped without blocking");
-        std::_Exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_IN_OWN_PROCESS({
+    net::request_stop();
+    Pair pair = stream_pair();
+    net::ShutDownOnStop tracked(pair.b.get());
+    char buffer[8];
+    require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+            "recv_some returned stopped without blocking");
+  });
 }
 
 TEST_F(Stop, SigtermIsAStopRequestTakenByTheStopThread) {
-  EXPECT_EXIT(
-      {
-        ::alarm(10);  // a hang dies of SIGALRM and fails the test
-        net::install_stop_handlers();
-        Pair pair = stream_pair();
-        net::ShutDownOnStop tracked(pair.b.get());
-        ::kill(::getpid(), SIGTERM);  // to the process: only the stop thread takes it
-        char buffer[8];
-        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
-                "recv_some returned stopped");
-        require(net::stop_requested(), "stop_requested()");
-        std::_Exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_IN_OWN_PROCESS({
+    Pair pair = stream_pair();
+    net::ShutDownOnStop tracked(pair.b.get());
+    ::kill(::getpid(), SIGTERM);  // to the process: only the stop thread takes it
+    char buffer[8];
+    require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+            "recv_some returned stopped");
+    require(net::stop_requested(), "stop_requested()");
+  });
 }
 
 TEST_F(Stop, AForkedChildStopsItsOneConnectionFromItsSignalHandler) {
-  EXPECT_EXIT(
-      {
-        ::alarm(10);  // a hang dies of SIGALRM and fails the test
-        net::install_stop_handlers();
-        net::install_stop_handlers_in_child();  // as 05's child does, after fork
-        require(!net::stop_requested(), "a child starts with its own, clear stop");
-        Pair pair = stream_pair();
-        net::ShutDownOnStop tracked(pair.b.get());
-        ::raise(SIGTERM);  // the handler runs now, before recv: the race stop.hpp closes
-        char buffer[8];
-        require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
-                "recv_some returned stopped");
-        std::_Exit(0);
-      },
-      ::testing::ExitedWithCode(0), "");
+  EXPECT_IN_OWN_PROCESS({
+    net::install_stop_handlers_in_child();  // as 05's child does, after fork
+    require(!net::stop_requested(), "a child starts with its own, clear stop");
+    Pair pair = stream_pair();
+    net::ShutDownOnStop tracked(pair.b.get());
+    ::raise(SIGTERM);  // the handler runs now, before recv: the race stop.hpp closes
+    char buffer[8];
+    require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
+            "recv_some returned stopped");
+  });
 }
