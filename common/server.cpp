@@ -21,9 +21,10 @@ BaseServer::BaseServer(const Endpoint& server_address, HandlerFactory handler_fa
     : socket_(open_socket(server_address.family(), SOCK_STREAM | SOCK_NONBLOCK)),
       server_address_(server_address),
       handler_factory_(std::move(handler_factory)) {
-  // The listener is non-blocking: when several threads wait on it (chapter
-  // 06) and one connection arrives, the losers get EAGAIN instead of
-  // sleeping inside accept() where no stop request could reach them.
+  // The listener is non-blocking: serve_forever() polls, then accepts, and a
+  // connection gone in between (reset while in the backlog) gives EAGAIN
+  // instead of a sleep inside accept() where no stop request could reach
+  // it. Chapter 06 makes it blocking on purpose, and stops it another way.
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
   wake_read_.reset(fds[0]);

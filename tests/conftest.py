@@ -159,7 +159,8 @@ def thread_count(pid):
 
 def sanitizer_threads(pid):
     """Threads a sanitizer runtime adds on its own: ThreadSanitizer starts one
-    background thread, lazily, once the program has started a thread."""
+    background thread, lazily, once the program has started a thread (a C++
+    server starts its stop thread first thing, so soon after startup)."""
     with open(f"/proc/{pid}/maps") as f:
         return 1 if "libtsan" in f.read() else 0
 
