@@ -70,13 +70,7 @@ def client(argv):
     p.add_argument("message", nargs="*")
     args = p.parse_args(argv)
     for message in contract.messages(args.message):
-        if args.unix:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            with contract.failing("connect", args.unix):
-                sock.connect(args.unix)
-        else:
-            sock = contract.connect(args.host, args.port)
-        with sock:
+        with contract.connect_to(args) as sock:
             sock.sendall(message.encode("utf-8", "surrogateescape"))
             sock.shutdown(socket.SHUT_WR)  # "that was all": the server sees EOF
             reply = b"".join(iter(lambda: sock.recv(8192), b""))

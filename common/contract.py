@@ -215,6 +215,16 @@ class TrackConnections:
                     pass
 
 
+def connect_to(args):
+    """A stream socket connected to --unix PATH if given, else to --host/--port."""
+    if not args.unix:
+        return connect(args.host, args.port)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with failing("connect", args.unix):
+        sock.connect(args.unix)
+    return sock
+
+
 def make_server(base, args, handler, family=None, address=None, **attributes):
     """base(address, handler) for --host/--port (or the given Unix address),
     with OneLineErrors mixed in and the right address_family; a bind failure

@@ -1,9 +1,10 @@
 """tests/test_04_threading.py -- a thread per connection: no head-of-line blocking, no leaks."""
 import socket
+import subprocess
 import threading
 
-from conftest import (connect, echo_line, recv_exactly, recv_until_eof, run_clients,
-                      sanitizer_threads, thread_count, wait_for)
+from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, program, recv_exactly,
+                      recv_until_eof, run_clients, sanitizer_threads, thread_count, wait_for)
 
 CHAPTER = "04_threading"
 
@@ -75,3 +76,134 @@ def test_exit_ends_the_conversation_from_the_server_side(start_server):
         sock.sendall(b"exit\n")
         assert recv_until_eof(sock) == b"", "after exit the server closes"
         sock.shutdown(socket.SHUT_WR)
+
+
+# The chat room (--handler chat): state shared by handler threads, and the
+# notes' two-thread chat client made to exit (README, "The chat").
+
+def join_chat(server, count):
+    """`count` raw members, each announced by the server's "joined" line."""
+    members = []
+    for _ in range(count):
+        members.append(connect(server))
+        name = "%s:%d" % members[-1].getsockname()[:2]
+        server.wait_log(rf"^{name} joined the chat$")
+    return members
+
+
+def test_chat_a_line_reaches_every_other_member_and_not_its_sender(start_server):
+    server = start_server(CHAPTER, "--handler", "chat")
+    a, b, c = join_chat(server, 3)
+    with a, b, c:
+        a.sendall(b"hi all\n")
+        said = b"%s:%d: hi all\n" % (a.getsockname()[0].encode(), a.getsockname()[1])
+        assert recv_exactly(b, len(said)) == said
+        assert recv_exactly(c, len(said)) == said
+        assert_waits(a, 100, seconds=0.3)
+
+
+def test_chat_lines_sent_at_once_by_many_members_arrive_whole(start_server):
+    # Four members send 4 lines of 256 KiB each, all at once, to a fifth
+    # whose receive buffer is small: a send to it blocks half done, again
+    # and again. Only the per-member lock keeps another handler thread from
+    # writing its line into the middle (without it, lines arrive spliced).
+    server = start_server(CHAPTER, "--handler", "chat", "--max-line", "300000")
+    senders = join_chat(server, 4)
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect
+    reader.settimeout(10)
+    reader.connect(server.address)
+    server.wait_log(r"^%s:%d joined the chat$" % reader.getsockname()[:2])
+    name = {s: b"%s:%d: " % (s.getsockname()[0].encode(), s.getsockname()[1]) for s in senders}
+    lines = {s: [name[s] + b"%d:" % i + b"x" * 262144 + b"\n" for i in range(4)] for s in senders}
+
+    def send(sock):
+        sock.sendall(b"".join(line[len(name[sock]):] for line in lines[sock]))
+        sock.shutdown(socket.SHUT_WR)
+
+    def drain(sock):  # what the other senders say to this one
+        recv_until_eof(sock)
+
+    threads = [threading.Thread(target=f, args=(s,)) for s in senders for f in (send, drain)]
+    for thread in threads:
+        thread.start()
+    expected = [line for s in senders for line in lines[s]]
+    received = recv_exactly(reader, sum(map(len, expected)))
+    for thread in threads:
+        thread.join(timeout=10)
+    whole = set(expected)
+    spliced = [line[:30] for line in received.splitlines(keepends=True) if line not in whole]
+    assert spliced == [], "lines arrived spliced"
+    for sock in senders + [reader]:
+        sock.close()
+
+
+def start_chat_client(impl, server):
+    """The chapter's own client in --chat mode, our pipe as its keyboard;
+    returns (process, the name the server knows it by)."""
+    before = len(server.stderr_lines)
+    client = subprocess.Popen(program(CHAPTER, impl, "client") +
+                              ["--chat", "--host", server.host, "--port", str(server.port)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    server.wait_until(lambda: any(line.endswith(" joined the chat")
+                                  for line in server.stderr_lines[before:]),
+                      5, "the chat client to join")
+    joined = [line for line in server.stderr_lines[before:] if line.endswith(" joined the chat")]
+    return client, joined[0].split()[0]
+
+
+def test_chat_client_ends_from_its_side_at_end_of_input(start_server, impl):
+    server = start_server(CHAPTER, "--handler", "chat")
+    (other,) = join_chat(server, 1)
+    client, name = start_chat_client(impl, server)
+    try:
+        client.stdin.write(b"hello from the client\n")
+        client.stdin.flush()
+        said = f"{name}: hello from the client\n".encode()
+        assert recv_exactly(other, len(said)) == said
+        other.sendall(b"hello back\n")
+        # communicate() closes the client's stdin (Ctrl-D): its sender
+        # half-closes, the server sees EOF and closes, the receiver sees EOF.
+        out, err = client.communicate(timeout=STOP_SECONDS)
+        assert (client.returncode, err) == (0, b"")
+        assert out == ("%s:%d: hello back\n" % other.getsockname()[:2]).encode(), "read to the end"
+        server.wait_log(rf"^{name} left the chat$")
+    finally:
+        client.kill()
+        client.wait()
+        other.close()
+
+
+def test_chat_client_ends_when_the_server_goes_while_its_input_is_open(start_server, impl):
+    server = start_server(CHAPTER, "--handler", "chat")
+    client, _ = start_chat_client(impl, server)
+    try:
+        assert server.stop() == 0
+        # Nobody closes the client's standard input: its sender thread, waiting
+        # for the keyboard, must be woken by the receiver that saw EOF.
+        # (communicate() would close it, so wait() first.)
+        assert client.wait(timeout=STOP_SECONDS) == 0
+        assert (client.stdout.read(), client.stderr.read()) == (b"", b"")
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_chat_refuses_messages_on_the_command_line(run_client):
+    result = run_client(CHAPTER, None, "--chat", "hello")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "error: --chat reads standard input only"
+
+
+def test_threading_unix_stream_server(start_server, run_client, tmp_path):
+    path = str(tmp_path / "threading.sock")
+    server = start_server(CHAPTER, "--unix", path)
+    assert server.stdout_lines[0] == f"listening on unix:{path}"
+    with connect(server) as slow:
+        slow.sendall(b"half a li")  # as over TCP: a held client delays nobody
+        server.wait_log("connection from")
+        result = run_client(CHAPTER, None, "--unix", path, "over a Unix socket")
+        assert (result.returncode, result.stdout) == (0, "over a Unix socket\n"), result.stderr
+    assert server.stop() == 0
+    assert not (tmp_path / "threading.sock").exists(), "server_close removes the socket file"
