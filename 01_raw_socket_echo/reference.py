@@ -56,8 +56,8 @@ def echo(conn, peer, size):
 def server(argv):
     p = contract.parser("server", "Iterative echo server.")
     p.add_argument("--nonblocking", action="store_true", help="conn.setblocking(False)")
-    p.add_argument("--buffer", type=contract.at_least(1), default=8192, help="bytes per recv()")
-    p.add_argument("--sndbuf", type=contract.at_least(1), help="SO_SNDBUF per connection")
+    p.add_argument("--buffer", metavar="N", type=contract.number(int, 1, 1 << 24), default=8192, help="bytes per recv()")
+    p.add_argument("--sndbuf", metavar="N", type=contract.number(int, 1, 1 << 30), help="SO_SNDBUF per connection")
     args = p.parse_args(argv)
     family, address = contract.resolve(args.host, args.port)
     with socket.socket(family, socket.SOCK_STREAM) as listener:

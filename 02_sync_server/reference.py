@@ -42,9 +42,9 @@ class UpperHandler(socketserver.BaseRequestHandler):
 
 def server(argv):
     p = contract.parser("server", "socketserver: a synchronous server and a request handler.")
-    p.add_argument("--handler", choices=["echo", "upper"], default="echo")
+    p.add_argument("--handler", metavar="NAME", choices=["echo", "upper"], default="echo")
     p.add_argument("--once", action="store_true", help="serve one request, then exit")
-    p.add_argument("--timeout", type=contract.positive, help="with --once: give up after S seconds")
+    p.add_argument("--timeout", metavar="S", type=contract.SECONDS, help="with --once: give up after S seconds")
     p.add_argument("--unix", metavar="PATH", help="listen on a Unix stream socket")
     args = p.parse_args(argv)
     if args.timeout and not args.once:

@@ -111,7 +111,7 @@ class ThreadingUnixServer(ShutDownOnClose, contract.TrackConnections,
 def server(argv):
     p = contract.parser("server", "Threaded line echo server: one thread per connection.")
     contract.add_stream_options(p)
-    p.add_argument("--handler", choices=["echo", "welcome", "chat"], default="echo")
+    p.add_argument("--handler", metavar="NAME", choices=["echo", "welcome", "chat"], default="echo")
     p.add_argument("--unix", metavar="PATH", help="listen on a Unix stream socket")
     args = p.parse_args(argv)
     base = {"echo": contract.LineEchoHandler, "welcome": WelcomeHandler,

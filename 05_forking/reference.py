@@ -39,7 +39,7 @@ class ForkingServer(socketserver.ForkingTCPServer):
 def server(argv):
     p = contract.parser("server", "Forking line echo server: one process per connection.")
     contract.add_stream_options(p)
-    p.add_argument("--max-children", type=contract.at_least(1), default=40,
+    p.add_argument("--max-children", metavar="N", type=contract.number(int, 1, 10000), default=40,
                    help="most children at once (default 40)")
     args = p.parse_args(argv)
     with contract.make_server(ForkingServer, args, contract.line_handler(args),

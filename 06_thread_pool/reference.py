@@ -41,7 +41,7 @@ def worker(server, stopping):
 def server(argv):
     p = contract.parser("server", "Line echo server run by a fixed pool of worker threads.")
     contract.add_stream_options(p)
-    p.add_argument("--workers", type=contract.at_least(1), default=16,
+    p.add_argument("--workers", metavar="N", type=contract.number(int, 1, 1024), default=16,
                    help="threads in the pool (default 16)")
     args = p.parse_args(argv)
     stopping = threading.Event()

@@ -56,9 +56,9 @@ def server(argv):
     p.add_argument("--no-reuse-address", action="store_true", help="do not set SO_REUSEADDR")
     p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY")
     p.add_argument("--keepalive", action="store_true", help="set SO_KEEPALIVE")
-    p.add_argument("--rcvbuf", type=contract.at_least(1), help="ask for an N-byte receive buffer")
-    p.add_argument("--sndbuf", type=contract.at_least(1), help="ask for an N-byte send buffer")
-    p.add_argument("--timeout", type=contract.positive, help="receive timeout (SO_RCVTIMEO)")
+    p.add_argument("--rcvbuf", metavar="N", type=contract.number(int, 1, 1 << 30), help="ask for an N-byte receive buffer")
+    p.add_argument("--sndbuf", metavar="N", type=contract.number(int, 1, 1 << 30), help="ask for an N-byte send buffer")
+    p.add_argument("--timeout", metavar="S", type=contract.SECONDS, help="receive timeout (SO_RCVTIMEO)")
     args = p.parse_args(argv)
     family, address = contract.resolve(args.host, args.port)
     server = type("Server", (contract.OneLineErrors, socketserver.TCPServer),

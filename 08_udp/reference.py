@@ -79,8 +79,8 @@ def ask(sock, message, name, timeout, retries):
 
 def client(argv):
     p = contract.parser("client", "Send each MESSAGE as one datagram; print the answer.")
-    p.add_argument("--timeout", type=contract.positive, default=1.0, help="seconds per try")
-    p.add_argument("--retries", type=contract.at_least(0), default=3,
+    p.add_argument("--timeout", metavar="S", type=contract.number(float, 0.001, 3600), default=1.0, help="seconds per try")
+    p.add_argument("--retries", metavar="N", type=contract.number(int, 0, 100), default=3,
                    help="send again N times before giving up")
     p.add_argument("--unix", metavar="PATH", help="a Unix datagram server instead of UDP")
     p.add_argument("message", nargs="*")

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 #include <system_error>
 
 #include "address.hpp"
@@ -12,17 +13,28 @@ namespace net {
 
 namespace {
 
+// 0.001 and 86400 for a double, not std::to_string's 0.001000 and 86400.000000.
+template <typename Number>
+std::string format_number(Number value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// The whole text must be a number (from_chars: no spaces, no "1_000"), and
+// within [min, max]. NaN fails every comparison, so the range test is
+// written to reject it: "--timeout nan" is an error, not a timeout.
 template <typename Number>
 Number parse_number(const std::string& name, const std::string& text, Number min, Number max) {
   Number value{};
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end) {
+  if (text.empty() || ptr != end || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
     throw UsageError("invalid value for " + name + ": '" + text + "' is not a number");
   }
-  if (value < min || value > max) {
+  if (ec == std::errc::result_out_of_range || !(value >= min && value <= max)) {
     throw UsageError("invalid value for " + name + ": '" + text + "' (allowed " +
-                     std::to_string(min) + " to " + std::to_string(max) + ")");
+                     format_number(min) + " to " + format_number(max) + ")");
   }
   return value;
 }

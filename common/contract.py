@@ -23,6 +23,7 @@ Python standard library only.
 import argparse
 import contextlib
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -41,13 +42,41 @@ class Failure(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse, answering a bad command line in the C++ twin's words
+    (common/cli.cpp), so that both say the same line and exit 2."""
+
     def error(self, message):
-        sys.stderr.write(f"error: {message}\n{self.format_usage()}")
+        sys.stderr.write(f"error: {self._as_cli_says(message)}\n{self.format_usage()}")
         sys.exit(2)
+
+    def _as_cli_says(self, message):
+        match = re.fullmatch(r"unrecognized arguments: (\S+).*", message)
+        if match:
+            word = match[1].split("=")[0]
+            return f"unknown option '{word}'" if word.startswith("-") else \
+                f"unexpected argument '{word}'"
+        match = re.fullmatch(r"argument ([^:]+): (.*)", message)
+        if not match:
+            return message
+        option, problem = match[1].split("/")[-1], match[2]
+        action = next((a for a in self._actions if option in a.option_strings), None)
+        if problem == "expected one argument":
+            metavar = action.metavar if action and action.metavar else option.lstrip("-").upper()
+            return f"{option} needs a value ({metavar})"
+        if problem.startswith("ignored explicit argument"):
+            return f"{option} takes no value"
+        choice = re.fullmatch(r"invalid choice: '(.*)' \(choose from (.*)\)", problem)
+        if choice:
+            names = [name.strip("'") for name in choice[2].split(", ")]
+            return (f"{option} must be {', '.join(names[:-1])} or {names[-1]}, "
+                    f"not '{choice[1]}'")
+        if option == "--port":
+            return problem  # "invalid port 'x' (expected 0-65535)", as cli.cpp says it
+        return f"invalid value for {option}: {problem}"
 
 
 def _port(text):
-    if not text.isdigit() or int(text) > 65535:
+    if not re.fullmatch(r"\d+", text) or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"invalid port '{text}' (expected 0-65535)")
     return int(text)
 
@@ -55,33 +84,39 @@ def _port(text):
 def parser(prog, description):
     """An ArgumentParser with --host and --port, that exits 2 on a bad option."""
     p = _Parser(prog=prog, description=description)
-    p.add_argument("--host", default="127.0.0.1", help="address or name (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=20000, help="port (default 20000; 0: any free)")
+    p.add_argument("--host", metavar="HOST", default="127.0.0.1",
+                   help="address or name (default 127.0.0.1)")
+    p.add_argument("--port", metavar="PORT", type=_port, default=20000,
+                   help="port (default 20000; 0: any free)")
     return p
 
 
-def positive(text):
-    """An argparse type: a number of seconds greater than zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be greater than 0")
-    return value
+def _format(value):
+    """1024 and 0.001, as C++'s operator<< prints an int and a double."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def at_least(minimum):
-    """An argparse type: a whole number >= minimum ("--workers must be ...")."""
+_NUMBER = {int: re.compile(r"[-+]?\d+"),
+           float: re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)",
+                             re.IGNORECASE)}
+
+
+def number(kind, minimum, maximum):
+    """An argparse type: an int or a float within [minimum, maximum], read
+    and refused as cli.cpp does (no spaces, no "1_000"; nan and inf are out
+    of range): "'x' is not a number", "'0' (allowed 1 to 1024)"."""
     def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"'{text}' is less than {minimum}")
+        if not _NUMBER[kind].fullmatch(text):
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number")
+        value = kind(text)
+        if not minimum <= value <= maximum:  # false for nan too
+            raise argparse.ArgumentTypeError(f"'{text}' (allowed {_format(minimum)} to "
+                                             f"{_format(maximum)})")
         return value
     return parse
+
+
+SECONDS = number(float, 0.001, 86400)  # --timeout S, as common/stream_handler.cpp
 
 
 def format_address(address):
@@ -274,8 +309,9 @@ class LineEchoHandler(socketserver.StreamRequestHandler):
 
 def add_stream_options(p):
     """--timeout S, --max-line N, --nodelay: the options of a line server."""
-    p.add_argument("--timeout", type=positive, help="close a connection idle for S seconds")
-    p.add_argument("--max-line", type=at_least(1), default=65536,
+    p.add_argument("--timeout", metavar="S", type=SECONDS,
+                   help="close a connection idle for S seconds")
+    p.add_argument("--max-line", metavar="N", type=number(int, 1, 1 << 24), default=65536,
                    help="longest line accepted, in bytes")
     p.add_argument("--nodelay", action="store_true", help="set TCP_NODELAY on each connection")
 

@@ -5,6 +5,7 @@ and for both implementations. A chapter that breaks the contract (a wrong
 exit code, no "error:" line, a server that does not stop) fails here before
 its own tests say anything about its lesson.
 """
+import re
 import select
 import signal
 import socket
@@ -142,3 +143,48 @@ def test_client_without_message_reads_stdin_lines(chapter, start_server, run_cli
     result = run_client(chapter, server, input="first line\nsecond line\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "first line\nsecond line\n"
+
+
+def option_values(chapter, name):
+    """(option, metavar) for each option of the C++ program that takes a
+    value, read from its --help; HOST and PATH are left out (a bad host is
+    its own test; a "bad" path is a file name like any other)."""
+    help_text = run(program(chapter, "cpp", name) + ["--help"]).stdout
+    found = re.findall(r"^\s+(--[a-z-]+) ([A-Z]+)\b", help_text, re.M)
+    return [(option, metavar) for option, metavar in found if metavar not in ("HOST", "PATH")]
+
+
+def bad_command_lines(chapter, name):
+    lines = [["--no-such-option"], ["--no-such-option=1"], ["--port"], ["--port", "70000"],
+             ["--port", "x"], ["--port", "1_000"], ["--host", "no-such-host.invalid", "--port", "0"]]
+    for option, metavar in option_values(chapter, name):
+        lines += [[option, "nope"], [option, "-1"], [option]]
+        if metavar == "S":
+            lines += [[option, "nan"], [option, "inf"], [option, "1e9"]]
+        if metavar == "N":
+            lines += [[option, "1.5"], [option, "99999999999"], [option, " 5"]]
+    help_text = run(program(chapter, "cpp", name) + ["--help"]).stdout
+    flags = re.findall(r"^\s+(--[a-z-]+)\s{2,}", help_text, re.M)
+    lines += [[flag + "=1"] for flag in flags if flag != "--help"]
+    return lines
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("name", ["server", "client"])
+def test_the_twins_refuse_bad_input_with_the_same_line_and_status(chapter, name, tmp_path):
+    # The READMEs say the twins answer the same way: for every option that
+    # takes a value, a word, a negative number, no value, and numbers C++'s
+    # from_chars and Python's float()/int() read differently (nan, 1_000);
+    # a value given to every flag; and the common mistakes.
+    differ = []
+    for args in bad_command_lines(chapter, name):
+        answers = []
+        for impl in ("cpp", "py"):
+            # A message on stdin, for a client that would have nothing to send.
+            result = subprocess.run(program(chapter, impl, name) + args, capture_output=True,
+                                    text=True, timeout=20, cwd=tmp_path, input="hi\n")
+            first = result.stderr.splitlines()[0] if result.stderr else ""
+            answers.append((result.returncode, first))
+        if answers[0] != answers[1] or answers[0][0] == 0:
+            differ.append(f"{' '.join(args)}: C++ {answers[0]} Python {answers[1]}")
+    assert differ == []
