@@ -90,6 +90,32 @@ TEST(Cli, BadInputIsAUsageError) {
   }
 }
 
+// NaN compares false with everything: a range test written as
+// "value < min || value > max" lets it through as a timeout.
+TEST(Cli, NanInfinityAndOverflowAreOutOfRange) {
+  const std::vector<std::vector<std::string>> bad = {{"--timeout", "nan"},
+                                                     {"--timeout", "inf"},
+                                                     {"--timeout", "-inf"},
+                                                     {"--timeout", "1e400"},
+                                                     {"--workers", "99999999999"}};
+  for (const auto& words : bad) {
+    Options options;
+    try {
+      parse(words, options);
+      ADD_FAILURE() << words[1] << " was accepted";
+    } catch (const net::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("(allowed "), std::string::npos) << e.what();
+    }
+  }
+  Options options;
+  EXPECT_THROW(parse({"--timeout", "0.001000x"}, options), net::UsageError);
+  try {
+    parse({"--timeout", "nan"}, options);
+  } catch (const net::UsageError& e) {
+    EXPECT_STREQ(e.what(), "invalid value for --timeout: 'nan' (allowed 0.001 to 60)");
+  }
+}
+
 TEST(Cli, HelpStopsAndUsageListsEveryOption) {
   Options options;
   net::Cli cli = make_cli(options);
