@@ -22,6 +22,7 @@ Python standard library only.
 
 import argparse
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ import socketserver
 import struct
 import sys
 import threading
+import time
 
 
 class Stop(BaseException):
@@ -207,7 +209,32 @@ def run(main):
 
 class OneLineErrors:
     """Mixed into a server class: handle_error logs one line instead of a
-    traceback, handle_timeout logs, and a Unix socket file is removed."""
+    traceback, handle_timeout logs, accept() out of descriptors backs off,
+    and a Unix socket file is removed."""
+
+    accept_backoff = 0.1  # seconds, as BaseServer::accept_backoff
+    _accept_errors = (0, 0.0)  # (not yet logged, when last logged)
+    _accept_errors_lock = threading.Lock()
+
+    def get_request(self):
+        # socketserver's _handle_request_noblock() swallows an OSError from
+        # accept() and returns; the listener is still readable, so the loop
+        # spins at a full core. Out of descriptors (or memory), back off and
+        # log at most once a second, as common/server.cpp does.
+        try:
+            return super().get_request()
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                with self._accept_errors_lock:
+                    count, logged = self._accept_errors
+                    count, now = count + 1, time.monotonic()
+                    if now - logged >= 1:
+                        log(f"error: accept: {e.strerror} ({count} in the last second; "
+                            f"retrying every {int(self.accept_backoff * 1000)} ms)")
+                        count, logged = 0, now
+                    self._accept_errors = (count, logged)
+                time.sleep(self.accept_backoff)
+            raise
 
     def handle_error(self, request, client_address):
         error = sys.exc_info()[1]

@@ -113,11 +113,16 @@ bool BaseServer::handle_request_noblock() {
     if (stop_requested()) return false;  // chapter 06: the listener was shut down to stop
     // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
     // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
-    // must not end the server; log it and carry on.
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
+    // must not end the server, nor make it spin: back off.
+    const int error = errno;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
       return false;
     }
-    log_line(std::string("error: accept: ") + std::generic_category().message(errno));
+    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+      back_off_from_accept(error);
+      return false;
+    }
+    log_line(std::string("error: accept: ") + std::generic_category().message(error));
     return false;
   }
   if (verify_request(request, client_address)) {
@@ -162,6 +167,24 @@ void BaseServer::handle_one(UniqueFd request, const Endpoint& client_address) {
   } catch (...) {
     handle_error(client_address, std::current_exception());
   }
+}
+
+void BaseServer::back_off_from_accept(int error) {
+  {
+    const std::lock_guard lock(accept_errors_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    ++accept_errors_unlogged_;
+    if (now - accept_error_logged_ >= std::chrono::seconds(1)) {
+      log_line("error: accept: " + std::generic_category().message(error) + " (" +
+               std::to_string(accept_errors_unlogged_) + " in the last second; retrying every " +
+               std::to_string(accept_backoff.count()) + " ms)");
+      accept_error_logged_ = now;
+      accept_errors_unlogged_ = 0;
+    }
+  }
+  // Sleep, but wake for a stop (poll ignores the fd -1 before install_stop_handlers).
+  pollfd stop = {stop_fd(), POLLIN, 0};
+  while (::poll(&stop, 1, static_cast<int>(accept_backoff.count())) == -1 && errno == EINTR) {}
 }
 
 void BaseServer::handle_error(const Endpoint& client_address, const std::exception_ptr& error) {

@@ -26,6 +26,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "address.hpp"
@@ -109,6 +110,8 @@ class BaseServer {
   bool allow_reuse_address = true;
   int request_queue_size = 5;                        // the listen() backlog
   std::optional<std::chrono::milliseconds> timeout;  // for handle_request only
+  // How long to wait before accepting again when out of descriptors.
+  std::chrono::milliseconds accept_backoff{100};
 
  protected:
   // The hooks, as in Python. Override them to change the policy.
@@ -131,9 +134,20 @@ class BaseServer {
   int watch_fd_ = -1;  // another fd for serve_forever to wait on (lent, not owned)
 
  private:
+  // accept() failed for want of a descriptor or of memory (EMFILE, ENFILE,
+  // ENOBUFS, ENOMEM). The connection stays in the backlog and the listener
+  // stays readable, so retrying at once would spin at a full core, logging
+  // each time. Instead: log at most once a second (with a count), and wait
+  // `accept_backoff` (or until a stop) before accepting again. Thread-safe:
+  // chapter 06's workers all land here at once.
+  void back_off_from_accept(int error);
+
   Endpoint server_address_;
   HandlerFactory handler_factory_;
   UniqueFd wake_read_, wake_write_;  // shutdown() writes here
+  std::mutex accept_errors_mutex_;
+  std::chrono::steady_clock::time_point accept_error_logged_{};
+  long accept_errors_unlogged_ = 0;
 };
 
 }  // namespace net
