@@ -50,7 +50,11 @@ def echo(conn, peer, size):
             return short_sends
         if not data:  # b'' means EOF
             return short_sends
-        short_sends += send_everything(conn, data)
+        try:
+            short_sends += send_everything(conn, data)
+        except (ConnectionResetError, BrokenPipeError) as e:  # the client reset mid-echo
+            contract.log(f"error: send {peer}: {e.strerror}")
+            return short_sends
 
 
 def server(argv):

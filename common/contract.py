@@ -28,6 +28,7 @@ import re
 import signal
 import socket
 import socketserver
+import stat
 import struct
 import sys
 import threading
@@ -146,7 +147,7 @@ def failing(call, address):
     try:
         yield
     except OSError as e:
-        raise Failure(f"{call} {format_address(address)}: {e.strerror}") from None
+        raise Failure(f"{call} {format_address(address)}: {e.strerror or e}") from None
 
 
 def connect(host, port, socktype=socket.SOCK_STREAM):
@@ -187,6 +188,12 @@ def messages(words):
 
 
 def _on_stop(signum, frame):
+    # One stop is enough: ignore the signals from now on. Otherwise a second
+    # SIGTERM raises Stop again in the middle of the first one's cleanup, or
+    # arrives after Python has put the default action back at exit and
+    # kills the process with -15 instead of exit 0.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Stop()
 
 
@@ -243,10 +250,18 @@ class OneLineErrors:
     def handle_timeout(self):
         log("timed out: no client within the timeout (handle_timeout)")
 
+    def server_bind(self):
+        super().server_bind()
+        if isinstance(self.server_address, str):
+            self._bound_path = self.server_address  # the socket file is ours
+
     def server_close(self):
+        # socketserver calls server_close() after a failed bind too: remove
+        # the file only if this server made it, never what was there before.
         super().server_close()
-        if isinstance(self.server_address, str) and os.path.exists(self.server_address):
-            os.unlink(self.server_address)
+        path = getattr(self, "_bound_path", None)
+        if path is not None and stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
 
 
 class TrackConnections:
@@ -287,6 +302,9 @@ def connect_to(args):
     return sock
 
 
+SUN_PATH_SIZE = 104 if sys.platform == "darwin" or "bsd" in sys.platform else 108
+
+
 def make_server(base, args, handler, family=None, address=None, **attributes):
     """base(address, handler) for --host/--port (or the given Unix address),
     with OneLineErrors mixed in and the right address_family; a bind failure
@@ -296,6 +314,8 @@ def make_server(base, args, handler, family=None, address=None, **attributes):
     datagram server: there SO_REUSEADDR would let two servers share a port."""
     if address is None:
         family, address = resolve(args.host, args.port)
+    elif isinstance(address, str) and len(os.fsencode(address)) >= SUN_PATH_SIZE:
+        raise Failure(f"unix socket path {address}: {os.strerror(errno.ENAMETOOLONG)}")  # address.cpp
     attributes.setdefault("allow_reuse_address", base.socket_type == socket.SOCK_STREAM)
     server_class = type("Server", (OneLineErrors, base), {"address_family": family, **attributes})
     with failing("bind", address):

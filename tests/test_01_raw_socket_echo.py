@@ -4,7 +4,7 @@ import select
 import socket
 import threading
 
-from conftest import connect, recv_exactly, recv_until_eof
+from conftest import connect, echo_line, recv_exactly, recv_until_eof, reset
 
 CHAPTER = "01_raw_socket_echo"
 
@@ -125,3 +125,21 @@ def test_eof_is_an_empty_recv_not_an_error(start_server):
         sock.shutdown(socket.SHUT_WR)
         assert recv_until_eof(sock) == b"bye"
     server.wait_log(r"^closed 127\.0\.0\.1:\d+ \(0 short sends\)$")
+
+
+def test_a_client_that_resets_mid_echo_costs_only_its_own_connection(start_server):
+    # 12 KB sent, then close() with SO_LINGER {on, 0}: an RST while the
+    # server is still echoing. send() fails with ECONNRESET or EPIPE; the
+    # server logs one line for that client and serves the next.
+    server = start_server(CHAPTER)
+    for _ in range(50):
+        sock = connect(server)
+        port = sock.getsockname()[1]
+        sock.sendall(b"x" * 12000)
+        reset(sock)
+        server.wait_log(rf"^connection from 127\.0\.0\.1:{port}$")  # one at a time
+    assert echo_line(server) is None  # still serving
+    assert "Traceback" not in server.stderr_text()
+    errors = [line for line in server.stderr_lines if line.startswith("error")]
+    assert all(re.fullmatch(r"error: (send|recv) 127\.0\.0\.1:\d+: "
+                            r"(Connection reset by peer|Broken pipe)", line) for line in errors), errors

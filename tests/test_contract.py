@@ -5,6 +5,7 @@ and for both implementations. A chapter that breaks the contract (a wrong
 exit code, no "error:" line, a server that does not stop) fails here before
 its own tests say anything about its lesson.
 """
+import contextlib
 import os
 import re
 import resource
@@ -239,3 +240,40 @@ def check_backs_off_and_recovers(server):
         assert recv_exactly(waiting, 5) == b"ping\n"
     for sock in held:
         sock.close()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_second_signal_while_stopping_still_exits_0(chapter, start_server):
+    # A supervisor that sends SIGTERM twice, or a user pressing Ctrl-C twice:
+    # the second signal arrives while the first stop is under way.
+    server = start_server(chapter)
+    with connect(server) if chapter not in DATAGRAM_CHAPTERS else contextlib.nullcontext():
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.005)  # the gap the fault was seen with: part of the case, not a sync
+        assert server.stop(signal.SIGTERM) == 0
+
+
+UNIX_CHAPTERS = ["02_sync_server", "04_threading", "08_udp"]
+
+
+@pytest.mark.parametrize("chapter", UNIX_CHAPTERS)
+def test_a_failed_unix_bind_deletes_nothing(chapter, impl, tmp_path):
+    # A file, a directory and a live server's socket where the server would
+    # bind: each start fails with one line and exit 1, and leaves it as it was.
+    precious = tmp_path / "precious"
+    precious.write_text("keep me\n")
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    for path in (precious, directory):
+        result = run(program(chapter, impl, "server") + ["--unix", str(path)])
+        assert result.returncode == 1, result
+        assert result.stderr == f"error: bind unix:{path}: Address already in use\n"
+    assert precious.read_text() == "keep me\n" and directory.is_dir()
+
+
+@pytest.mark.parametrize("chapter", UNIX_CHAPTERS)
+def test_a_unix_path_too_long_is_refused_with_the_reason(chapter, impl, tmp_path):
+    path = str(tmp_path / ("x" * 120))  # sun_path holds 108 bytes on Linux
+    result = run(program(chapter, impl, "server") + ["--unix", path])
+    assert result.returncode == 1, result
+    assert result.stderr == f"error: unix socket path {path}: File name too long\n"
