@@ -21,6 +21,14 @@ LDFLAGS := -pthread
 ifneq ($(strip $(SANITIZE)),)
   CXXFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=$(SANITIZE)
+  # UBSan's vptr check tests memory by writing it into a new pipe(); out of
+  # descriptors, pipe() fails and a valid object is reported as having an
+  # "invalid vptr". The tests run servers out of descriptors on purpose
+  # (test_out_of_descriptors_...), so that one check is left out.
+  ifneq ($(findstring undefined,$(SANITIZE)),)
+    CXXFLAGS += -fno-sanitize=vptr
+    LDFLAGS += -fno-sanitize=vptr
+  endif
 endif
 VARIANT := $(if $(strip $(SANITIZE)),$(subst $(comma),-,$(strip $(SANITIZE))),release)
 BUILD := $(ROOT)/.build/$(VARIANT)
