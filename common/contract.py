@@ -272,11 +272,15 @@ class TrackConnections:
     def __init__(self, *args, **kwargs):
         self.connections = set()
         self.connections_lock = threading.Lock()
+        self.connections_shut_down = False
         super().__init__(*args, **kwargs)
 
     def finish_request(self, request, client_address):
         with self.connections_lock:
             self.connections.add(request)
+            if self.connections_shut_down:  # accepted after the stop began
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
         try:
             super().finish_request(request, client_address)
         finally:
@@ -284,7 +288,9 @@ class TrackConnections:
                 self.connections.discard(request)
 
     def shutdown_connections(self):
+        """Shuts down every open connection, and any a worker accepts later."""
         with self.connections_lock:
+            self.connections_shut_down = True
             for conn in self.connections:
                 try:
                     conn.shutdown(socket.SHUT_RDWR)
