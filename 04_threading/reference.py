@@ -82,7 +82,10 @@ class ChatHandler(contract.LineEchoHandler):
         me = room.join(self.request)
         contract.log(f"{peer} joined the chat")
         try:
-            for line in self.rfile:
+            while True:
+                line = self.rfile.readline(self.max_line + 1)
+                if not line or len(line.rstrip(b"\n")) > self.max_line:
+                    return  # EOF, or a line too long: leave, as server.cpp does
                 if line.endswith(b"\n"):  # not a cut last line
                     room.broadcast(me, peer.encode() + b": " + line)
         finally:

@@ -179,6 +179,11 @@ class Shell:
             self.proc.wait()
 
 
+def shown(readme):
+    """The README's path as printed: relative to the repository if inside it."""
+    return readme.relative_to(ROOT) if readme.is_relative_to(ROOT) else readme
+
+
 def check(readme):
     """Runs one README's transcripts; returns (commands run, illustrations, failures)."""
     folder = readme.parent
@@ -195,14 +200,14 @@ def check(readme):
                 try:
                     actual = shell.run(command, background)
                 except (TimeoutError, RuntimeError) as e:
-                    failures.append(f"{readme.relative_to(ROOT)}:{line_number}: {e}")
+                    failures.append(f"{shown(readme)}:{line_number}: {e}")
                     return ran, illustrations, failures
                 ran += 1
                 want = [normalise(line) for line in expected]
                 got = [normalise(line) for line in actual]
                 if want != got:
                     diff = "\n".join(difflib.unified_diff(want, got, "README", "actual", lineterm=""))
-                    failures.append(f"{readme.relative_to(ROOT)}:{line_number}: $ {command}\n{diff}")
+                    failures.append(f"{shown(readme)}:{line_number}: $ {command}\n{diff}")
     finally:
         shell.close()
         for created in set(folder.iterdir()) - before:  # server.log and the like
@@ -218,7 +223,7 @@ def main(argv):
     for readme in readmes:
         ran, illustrations, failures = check(readme)
         status = "FAIL" if failures else "ok"
-        print(f"{status:4} {readme.relative_to(ROOT)}: {ran} commands run, "
+        print(f"{status:4} {shown(readme)}: {ran} commands run, "
               f"{illustrations} illustration(s) not run", flush=True)
         all_failures += failures
     for failure in all_failures:

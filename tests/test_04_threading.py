@@ -3,8 +3,9 @@ import socket
 import subprocess
 import threading
 
-from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, program, recv_exactly,
-                      recv_until_eof, run_clients, sanitizer_threads, thread_count, wait_for)
+from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, how_it_ends, program,
+                      recv_exactly, recv_until_eof, run_clients, sanitizer_threads, thread_count,
+                      wait_for)
 
 CHAPTER = "04_threading"
 
@@ -207,3 +208,17 @@ def test_threading_unix_stream_server(start_server, run_client, tmp_path):
         assert (result.returncode, result.stdout) == (0, "over a Unix socket\n"), result.stderr
     assert server.stop() == 0
     assert not (tmp_path / "threading.sock").exists(), "server_close removes the socket file"
+
+
+def test_chat_a_line_longer_than_max_line_ends_that_membership_only(start_server):
+    server = start_server(CHAPTER, "--handler", "chat", "--max-line", "10")
+    long_talker, other = join_chat(server, 2)
+    with long_talker, other:
+        long_talker.sendall(b"x" * 11 + b"\n")
+        assert how_it_ends(long_talker)[0] in ("eof", "reset")
+        server.wait_log(r"^127\.0\.0\.1:%d left the chat$" % long_talker.getsockname()[1])
+        (newcomer,) = join_chat(server, 1)  # the room goes on without it
+        with newcomer:
+            other.sendall(b"still here\n")
+            said = b"127.0.0.1:%d: still here\n" % other.getsockname()[1]
+            assert recv_exactly(newcomer, len(said)) == said

@@ -388,13 +388,13 @@ def test_notes_reuse_address_snippet_names_serv_it_never_defined():
         namespace["server"].server_close()
 
 
-def port_in_time_wait():
+def port_in_time_wait(reuse_address=True):
     """A port whose last connection the server side closed first, so that
     the server's end of it is in TIME_WAIT; nothing listens on it now. The
     old server had SO_REUSEADDR, as ours do: Linux lets a new bind reuse a
     TIME_WAIT port only if both sockets set it."""
     with socket.socket() as listener:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, int(reuse_address))
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         client = socket.create_connection(listener.getsockname(), timeout=5)
@@ -418,6 +418,14 @@ def test_options_must_be_set_before_bind_so_bind_and_activate_must_be_false():
         server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.server_bind()  # now it works
         server.server_activate()
+    # ...but only because the old server had set it too: the TIME_WAIT entry
+    # keeps the old socket's flag, and both must have it.
+    port = port_in_time_wait(reuse_address=False)
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with pytest.raises(OSError) as failed:
+            sock.bind(("127.0.0.1", port))
+        assert failed.value.errno == errno.EADDRINUSE
 
 
 def test_reuse_address_does_not_let_two_servers_listen_on_one_port():
