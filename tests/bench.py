@@ -2,7 +2,7 @@
 """tests/bench.py -- `make bench`: the server designs of this tutorial, measured.
 
 Runs every chapter's C++ server and its reference.py under the same loads
-from tests/loadgen (C++, epoll), on loopback, one after another:
+from tests/loadgen (C++, epoll), on loopback:
 
     rr        request/response, 64-byte lines, at concurrency 1 (every design)
               and 16 and 64 (the concurrent designs): requests/s, p50/p99
@@ -12,21 +12,35 @@ from tests/loadgen (C++, epoll), on loopback, one after another:
 
 beside two yardsticks that are not chapters (tests/reference/): a blocking
 thread-per-connection echo with nothing else in it (the floor of the
-blocking designs: each C++ row is also given as a ratio to it) and an
-epoll echo with one thread per core (the limit of this machine), and
-iperf3 on loopback as information. Prints one table (each
-figure for C++ and Python, and their ratio from this run), writes the raw
-results to tests/bench/results.csv and a chart to tests/bench/chart.png
-(gnuplot), and the machine it ran on to tests/bench/machine.txt.
+blocking designs) and an epoll echo with one thread per core (the limit of
+this machine); every C++ row is also given as a ratio to each. iperf3 on
+loopback is printed as information. Writes the raw results to
+tests/bench/results.csv, a chart to tests/bench/chart.png (gnuplot), and the
+machine it ran on to tests/bench/machine.txt.
 
-Each server's CPU time (user and system, its children included) is read
-from /proc before and after each run: CPU microseconds per request is the
-profile that says where the time goes. When `perf` can count (Debian's
-linux-perf, as root or with perf_event_paranoid <= 0), each run is also
-counted with `perf stat -p PID` (threads and children started during the
-run included): system calls and context switches per request. Those two
-are deterministic where requests/s are not: they are the design's cost.
-Servers write their stderr to a file (tests/bench/*.log), not to a pipe.
+The method, because on a shared 2-core machine it moves the figures more
+than the code does:
+  * Rounds (BENCH_ROUNDS, default 3): every server, C++, Python and the
+    yardsticks, is run once per round, in turn, and the table gives the
+    median of the rounds with the C++ figure's spread (half the range, as a
+    percentage of the median). A slow minute hits every design alike.
+  * Concurrency 1 is run twice, pinned with sched_setaffinity (what
+    `taskset` does): server and client on one CPU ("1cpu"), and on two
+    ("2cpu"). With one request in flight, the time goes to waking the other
+    side, and a wake-up on the same CPU is a switch, on another CPU an
+    inter-processor interrupt: left to the scheduler, runs jump between the
+    two. Bulk is run on two CPUs; the other loads are left to the scheduler.
+  * CPU time is read from /proc for the server and every process it has
+    started that is still alive (forked children serving connections), plus
+    those it has reaped: CPU microseconds per request, user + system.
+  * When `perf` can count (Debian's linux-perf, as root or with
+    perf_event_paranoid <= 0), `perf stat -p PID` counts system calls and
+    context switches per request, threads and children included. perf starts
+    disabled and is enabled over its control FIFO before the load starts,
+    and acknowledges it: no sleep to wait for it to attach.
+  * Servers write their stderr to a file (tests/bench/*.log), not to a pipe;
+    the load generator ends every connection gracefully (it half-closes and
+    reads the last echoes), so no server logs a reset it did not earn.
 
 Standard library only; gnuplot and iperf3 are Debian packages that `make
 bench` installs when it can (the table is printed without them).
@@ -35,11 +49,14 @@ import csv
 import json
 import os
 import platform
-import signal
+import select
 import shutil
+import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from harness import ROOT, HarnessError, Server, program
@@ -47,13 +64,20 @@ from harness import ROOT, HarnessError, Server, program
 OUT = ROOT / "tests" / "bench"
 LOADGEN = ROOT / "tests" / "loadgen"
 DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
 
+# A load: (mode, concurrency, cpus): cpus 1 or 2 pins server and client to one
+# CPU or to two different ones; None leaves them to the scheduler.
+C1 = [("rr", 1, 1)] + ([("rr", 1, 2)] if TWO_CPUS else [])
+BULK = ("bulk", 1, 2 if TWO_CPUS else None)
 # rr at 16 for an iterative design: it serves the first connection only,
 # and the bench reports the others as not served (the collapse, measured).
-ITERATIVE = [("rr", 1), ("rr", 16), ("connect", 1), ("bulk", 1)]
-CONCURRENT = [("rr", 1), ("rr", 16), ("rr", 64), ("connect", 1), ("bulk", 1)]
-DESIGNS = [  # (chapter, server arguments, design, runs)
+ITERATIVE = C1 + [("rr", 16, None), ("connect", 1, None), BULK]
+CONCURRENT = C1 + [("rr", 16, None), ("rr", 64, None), ("connect", 1, None), BULK]
+UDP = [("udp", 1, 1)] + ([("udp", 1, 2)] if TWO_CPUS else []) + [("udp", 16, None)]
+DESIGNS = [  # (chapter, server arguments, design, loads)
     ("01_raw_socket_echo", [], "iterative, raw calls", ITERATIVE),
     ("02_sync_server", [], "iterative, socketserver", ITERATIVE),
     ("03_stream_handler", [], "iterative, lines", ITERATIVE),
@@ -61,10 +85,10 @@ DESIGNS = [  # (chapter, server arguments, design, runs)
     ("05_forking", [], "process per connection", CONCURRENT),
     ("06_thread_pool", [], "pool of 16 threads", CONCURRENT),
     ("07_socket_options", ["--nodelay"], "iterative, TCP_NODELAY", ITERATIVE),
-    ("08_udp", [], "UDP", [("udp", 1), ("udp", 16)]),
-    ("08_udp", ["--threading"], "UDP, thread per datagram", [("udp", 1), ("udp", 16)]),
+    ("08_udp", [], "UDP", UDP),
+    ("08_udp", ["--threading"], "UDP, thread per datagram", UDP),
 ]
-# Yardsticks, C++ only: (name under tests/reference, design, runs).
+# Yardsticks, C++ only: (name under tests/reference, design, loads).
 REFERENCES = [
     ("blocking_echo", "yardstick: blocking threads", CONCURRENT),
     ("epoll_echo", "yardstick: epoll, 1 thread/core", CONCURRENT),
@@ -74,12 +98,53 @@ FIELDS = ["mode", "concurrency", "size", "seconds", "requests", "per_second", "p
           "p99_us", "max_us", "mb_per_second", "errors"]
 
 
+def label(load):
+    mode, concurrency, cpus = load
+    return f"{mode} c={concurrency}" + (f" {cpus}cpu" if cpus else "")
+
+
+def process_tree(pid):
+    """pid and every live process below it (forked children, theirs...)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(
+                        int(entry))
+            except OSError:
+                pass  # gone meanwhile
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(parents.get(tree[-1], []))
+    return tree
+
+
 def cpu_seconds(pid):
-    """utime + stime + the reaped children's, from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return {"user": (int(fields[11]) + int(fields[13])) / CLOCK_TICKS,
-            "sys": (int(fields[12]) + int(fields[14])) / CLOCK_TICKS}
+    """User and system CPU of pid, of its live descendants, and of the
+    children they have reaped (cutime/cstime), from /proc/PID/stat."""
+    total = {"user": 0.0, "sys": 0.0}
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited and reaped: its time is now its parent's cutime
+        total["user"] += (int(fields[11]) + int(fields[13])) / CLOCK_TICKS
+        total["sys"] += (int(fields[12]) + int(fields[14])) / CLOCK_TICKS
+    return total
+
+
+def pin(pid, cpus):
+    """Every thread of pid's process tree onto cpus; threads and children
+    started later inherit it."""
+    for member in process_tree(pid):
+        try:
+            for tid in os.listdir(f"/proc/{member}/task"):
+                os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass  # a thread or process that ended meanwhile
 
 
 def perf_works():
@@ -93,41 +158,69 @@ def perf_works():
 PERF = perf_works()
 
 
-def start_counting(pid):
-    """perf stat on pid and everything it starts from now on, or None."""
-    if not PERF:
-        return None
-    return subprocess.Popen(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches",
-                             "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+class Counting:
+    """perf stat on pid and everything it starts from now on. perf starts
+    disabled (-D -1) and is enabled over its control FIFO; its "ack" says
+    it is attached to every thread, so the load can start."""
+
+    def __init__(self, pid):
+        self.perf = None
+        if not PERF:
+            return
+        folder = tempfile.mkdtemp(prefix="bench-perf-")
+        ctl, ack = os.path.join(folder, "ctl"), os.path.join(folder, "ack")
+        os.mkfifo(ctl)
+        os.mkfifo(ack)
+        # O_RDWR: opening a FIFO so never blocks, even if perf failed to start.
+        self.ctl, self.ack = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
+        self.perf = subprocess.Popen(
+            ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches", "-D", "-1",
+             "--control", f"fifo:{ctl},{ack}", "-p", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        os.write(self.ctl, b"enable\n")
+        ready, _, _ = select.select([self.ack], [], [], 10)
+        if not ready or not os.read(self.ack, 16).startswith(b"ack"):
+            raise HarnessError("perf stat did not acknowledge 'enable' within 10 s")
+        shutil.rmtree(folder)  # the open FIFOs stay usable
+
+    def stop(self):
+        """{'raw_syscalls:sys_enter': n, 'context-switches': n} from perf's CSV."""
+        if self.perf is None:
+            return {}
+        self.perf.send_signal(signal.SIGINT)
+        _, err = self.perf.communicate(timeout=30)
+        os.close(self.ctl)
+        os.close(self.ack)
+        counts = {}
+        for line in err.splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].isdigit():
+                counts[fields[2]] = int(fields[0])
+        return counts
 
 
-def stop_counting(perf):
-    """{'raw_syscalls:sys_enter': n, 'context-switches': n} from perf's CSV."""
-    if perf is None:
-        return {}
-    perf.send_signal(signal.SIGINT)
-    _, err = perf.communicate(timeout=30)
-    counts = {}
-    for line in err.splitlines():
-        fields = line.split(",")
-        if len(fields) > 2 and fields[0].isdigit():
-            counts[fields[2]] = int(fields[0])
-    return counts
-
-
-def measure(server, mode, concurrency):
-    """One loadgen run against a ready server; a dict of figures, or None if
-    the design cannot serve this concurrency."""
-    before = cpu_seconds(server.proc.pid)
-    perf = start_counting(server.proc.pid)
-    time.sleep(0.2 if perf else 0)  # perf attaches to every thread before the load starts
-    result = subprocess.run([str(LOADGEN), "--host", server.host, "--port", str(server.port),
-                             "--mode", mode, "--concurrency", str(concurrency),
-                             "--duration", str(DURATION)],
-                            capture_output=True, text=True, timeout=DURATION + 60)
-    after = cpu_seconds(server.proc.pid)
-    counts = stop_counting(perf)
+def measure(server, load):
+    """One loadgen run against a ready server; a dict of figures, or a note
+    if the design cannot serve this concurrency."""
+    mode, concurrency, cpus = load
+    everywhere = os.sched_getaffinity(0)
+    client_cpus = None
+    if cpus:
+        pin(server.proc.pid, {0})
+        client_cpus = {0} if cpus == 1 else {1}
+    try:
+        before = cpu_seconds(server.proc.pid)
+        counting = Counting(server.proc.pid)
+        result = subprocess.run(
+            [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
+             "--concurrency", str(concurrency), "--duration", str(DURATION)],
+            capture_output=True, text=True, timeout=DURATION + 60,
+            preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
+        after = cpu_seconds(server.proc.pid)
+        counts = counting.stop()
+    finally:
+        if cpus:
+            pin(server.proc.pid, everywhere)
     if result.returncode != 0:
         return {"note": result.stderr.strip().removeprefix("error: ")}
     row = dict(zip(FIELDS, result.stdout.strip().split(",")))
@@ -140,21 +233,38 @@ def measure(server, mode, concurrency):
     return row
 
 
-def run_design(chapter, args, impl, runs):
+def run_design(chapter, args, impl, loads):
     argv = ([str(ROOT / "tests" / "reference" / chapter)] if impl == "ref"
             else program(chapter, impl, "server"))
-    log = open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "w")
+    log = open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "a")
     server = Server(argv + args + ["--port", "0"], cwd="/tmp", stderr=log)
     try:
         server.wait_ready()
-        results = {}
-        for mode, concurrency in runs:
-            results[(mode, concurrency)] = measure(server, mode, concurrency)
-        return results
+        return {load: measure(server, load) for load in loads}
     finally:
         if server.proc.poll() is None:
             server.stop(timeout=10)
         log.close()
+
+
+def median_row(rows):
+    """The median of each numeric figure over the rounds; a note if no round
+    could run the load."""
+    ran = [r for r in rows if r and "note" not in r]
+    if not ran:
+        notes = [r["note"] for r in rows if r and "note" in r]
+        return {"note": notes[0]} if notes else {}
+    merged = {}
+    for key in FIELDS + EXTRA:
+        values = [r[key] for r in ran if r.get(key) not in (None, "")]
+        if not values:
+            continue
+        try:
+            merged[key] = statistics.median(float(v) for v in values)
+        except ValueError:
+            merged[key] = values[0]  # mode: a word
+    merged["rounds"] = len(ran)
+    return merged
 
 
 def iperf3_mb_per_second():
@@ -168,7 +278,7 @@ def iperf3_mb_per_second():
     try:
         for _ in range(50):  # iperf3 -s prints nothing useful to wait on: retry the client
             client = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port),
-                                     "-t", str(int(DURATION)), "-J"],
+                                     "-t", str(max(1, round(DURATION))), "-J"],
                                     capture_output=True, text=True, timeout=DURATION + 30)
             if client.returncode == 0:
                 return json.loads(client.stdout)["end"]["sum_received"]["bits_per_second"] / 8e6
@@ -180,9 +290,7 @@ def iperf3_mb_per_second():
 
 
 def figure(row, mode):
-    if row is None:
-        return None
-    if "note" in row:
+    if not row or "note" in row:
         return None
     return float(row["mb_per_second"] if mode == "bulk" else row["per_second"])
 
@@ -191,6 +299,15 @@ def fmt(value, mode):
     if value is None:
         return "n/a"
     return f"{value:,.0f} MB/s" if mode == "bulk" else f"{value:,.0f}/s"
+
+
+def spread(rows, mode):
+    """Half the range of a figure over the rounds, in % of the median."""
+    values = [figure(r, mode) for r in rows]
+    values = [v for v in values if v]
+    if len(values) < 2:
+        return ""
+    return f"±{(max(values) - min(values)) / 2 / statistics.median(values) * 100:.0f}%"
 
 
 def machine():
@@ -207,6 +324,9 @@ def machine():
 
 def short(chapter):
     """'04_threading' -> '04', '08_udp --threading' -> '08t'."""
+    name = chapter.removeprefix("reference/")
+    if name != chapter:
+        return name.split("_")[0]
     return chapter[:2] + ("t" if "--threading" in chapter else "")
 
 
@@ -218,8 +338,7 @@ def chart(rows, iperf):
     with open(data, "w") as f:
         for r in rows:
             if r["mode"] in ("rr", "udp"):
-                label = f"{short(r['chapter'])} {r['mode']} c{r['concurrency']}"
-                f.write(f'"{label}" {r["cpp"] or 0} {r["py"] or 0}\n')
+                f.write(f'"{short(r["chapter"])} {r["load"]}" {r["cpp"] or 0} {r["py"] or 0}\n')
     bulk = OUT / "bulk.dat"
     with open(bulk, "w") as f:
         for r in rows:
@@ -228,17 +347,17 @@ def chart(rows, iperf):
         if iperf:
             f.write(f'"iperf3" {iperf} 0\n')
     script = f"""
-set terminal pngcairo size 1400,900 font ',10' noenhanced
+set terminal pngcairo size 1600,900 font ',9' noenhanced
 set output '{OUT / "chart.png"}'
-set multiplot layout 2,1 title 'Echo servers of this tutorial, C++ and Python (make bench; {machine()})'
+set multiplot layout 2,1 title 'Echo servers of this tutorial, C++ and Python, medians of {ROUNDS} rounds (make bench; {machine()})'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set grid ytics
 set key left top
-set xtics rotate by -30
+set xtics rotate by -40
 set ylabel 'requests per second'
-set title 'Request/response, 64-byte messages, by chapter, mode and concurrency (08t: --threading; no bar: n/a)'
+set title 'Request/response, 64-byte messages, by chapter, load and CPUs (blocking, epoll: yardsticks; 08t: --threading; no bar: n/a)'
 plot '{data}' using 2:xtic(1) title 'C++' lc rgb '#1f77b4', '' using 3 title 'Python' lc rgb '#ff7f0e'
 set ylabel 'MB/s echoed'
 set title 'Bulk echo (1 KiB lines) by chapter, and iperf3 one-way on loopback'
@@ -254,37 +373,36 @@ def main():
     if not LOADGEN.exists():
         sys.exit("error: tests/loadgen is not built; run: make bench")
     OUT.mkdir(exist_ok=True)
+    for old in OUT.glob("*.log"):
+        old.unlink()
     started = time.monotonic()
-    print(f"make bench: {DURATION:g} s per run, loopback, on {machine()}\n", flush=True)
-    raw, rows = [], []
-    plan = ([(name, [], design, runs, ("ref",)) for name, design, runs in REFERENCES] +
-            [(chapter, args, design, runs, ("cpp", "py")) for chapter, args, design, runs in DESIGNS])
-    for chapter, args, design, runs, impls in plan:
-        results = {"cpp": {}, "py": {}}
-        for impl in impls:
-            print(f"  {chapter} {' '.join(args)} [{impl}] ...", flush=True)
+    print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}\n",
+          flush=True)
+    plan = ([(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
+            [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
+             for impl in ("cpp", "py")])
+    results = {}  # (plan index, load) -> [row of each round]
+    raw = []
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: {len(plan)} servers ...", flush=True)
+        for index, (chapter, args, design, loads, impl) in enumerate(plan):
             try:
-                results["cpp" if impl == "ref" else impl] = run_design(chapter, args, impl, runs)
+                rows = run_design(chapter, args, impl, loads)
             except (HarnessError, subprocess.TimeoutExpired) as e:
-                print(f"    failed: {e}")
-        for mode, concurrency in runs:
-            name = f"reference/{chapter}" if impls == ("ref",) else chapter
-            entry = {"chapter": name + (" " + " ".join(args) if args else ""),
-                     "design": design, "mode": mode, "concurrency": concurrency}
-            for impl in ("cpp", "py"):
-                row = results[impl].get((mode, concurrency))
-                entry[impl] = figure(row, mode)
-                entry[impl + "_row"] = row or {}
-                if impl in impls or impls == ("ref",) and impl == "cpp":
-                    raw.append({"chapter": entry["chapter"], "design": design,
-                                "impl": "ref" if impls == ("ref",) else impl,
-                                **{k: (row or {}).get(k, "") for k in FIELDS + EXTRA},
-                                "mode": mode, "concurrency": concurrency})
-            rows.append(entry)
+                print(f"    {chapter} {' '.join(args)} [{impl}] failed: {e}")
+                rows = {}
+            for load in loads:
+                row = rows.get(load) or {}
+                results.setdefault((index, load), []).append(row)
+                raw.append({"round": round_, "chapter": " ".join([chapter] + args),
+                            "design": design, "impl": impl, "cpus": load[2] or "",
+                            **{k: row.get(k, "") for k in FIELDS + EXTRA},
+                            "mode": load[0], "concurrency": load[1]})
     iperf = iperf3_mb_per_second()
 
     with open(OUT / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["chapter", "design", "impl"] + FIELDS + EXTRA)
+        writer = csv.DictWriter(f, fieldnames=["round", "chapter", "design", "impl", "cpus"] +
+                                FIELDS + EXTRA)
         writer.writeheader()
         writer.writerows(raw)
         writer.writerow({"chapter": "iperf3", "design": "iperf3 -c 127.0.0.1 (one way)",
@@ -292,34 +410,55 @@ def main():
                          f"{iperf:.1f}" if iperf else "", "note": "" if iperf else "not installed"})
     (OUT / "machine.txt").write_text(machine() + "\n")
 
+    # One table row per chapter and load: the C++ (or yardstick) median and
+    # the Python median side by side.
+    rows = []
+    for index, (chapter, args, design, loads, impl) in enumerate(plan):
+        if impl == "py":
+            continue
+        for load in loads:
+            name = f"reference/{chapter}" if impl == "ref" else " ".join([chapter] + args)
+            cpp_rounds = results[(index, load)]
+            py_rounds = results.get((index + 1, load), []) if impl == "cpp" else []
+            cpp, py = median_row(cpp_rounds), median_row(py_rounds)
+            rows.append({"chapter": name, "design": design, "mode": load[0],
+                         "concurrency": load[1], "load": label(load),
+                         "cpp": figure(cpp, load[0]), "py": figure(py, load[0]),
+                         "cpp_row": cpp, "py_row": py, "spread": spread(cpp_rounds, load[0])})
+
     print()
-    floor = {(r["mode"], r["concurrency"]): r["cpp"] for r in rows
-             if r["chapter"] == "reference/blocking_echo"}
-    header = (f"{'chapter':<24} {'design':<30} {'load':<12} {'C++':>12} {'Python':>12} "
-              f"{'C++/Py':>6} {'C++/ref':>7}  {'syscalls/req':>12} {'ctx/req':>8}  "
-              f"{'C++ p50/p99 us':>14}  {'CPU us/req C++ (usr+sys)':>24}  {'Py':>12}")
+    yardstick = {name: {r["load"]: r["cpp"] for r in rows if r["chapter"] == f"reference/{name}"}
+                 for name, _, _ in REFERENCES}
+    header = (f"{'chapter':<28} {'load':<13} {'C++':>11} {'spread':>6} {'Python':>11} "
+              f"{'C++/Py':>6} {'/block':>6} {'/epoll':>6}  {'syscalls/req':>12} {'ctx/req':>7}  "
+              f"{'p50/p99 us':>10}  {'CPU us/req C++':>14} {'Python':>12}")
     print(header)
     print("-" * len(header))
     for r in rows:
         ratio = f"{r['cpp'] / r['py']:.1f}x" if r["cpp"] and r["py"] else "-"
-        ref = floor.get((r["mode"], r["concurrency"]))
-        to_ref = f"{r['cpp'] / ref:.2f}" if r["cpp"] and ref else "-"
+        to = {}
+        for name, _, _ in REFERENCES:
+            ref = yardstick[name].get(r["load"])
+            to[name] = f"{r['cpp'] / ref:.2f}" if r["cpp"] and ref else "-"
         c, p = r["cpp_row"], r["py_row"]
         calls = f"{c['syscalls_per_req']:.2f}" if c.get("syscalls_per_req") is not None else ""
         switches = f"{c['ctx_per_req']:.2f}" if c.get("ctx_per_req") is not None else ""
-        latency = f"{c['p50_us']}/{c['p99_us']}" if c.get("p50_us") and r["mode"] != "bulk" else ""
-        cpu = (f"{c['cpu_user_us']}+{c['cpu_sys_us']}" if c.get("cpu_user_us") is not None
-               and r["mode"] != "bulk" else "")
-        pycpu = (f"{p['cpu_user_us']}+{p['cpu_sys_us']}" if p.get("cpu_user_us") is not None
-                 and r["mode"] != "bulk" else "")
-        load = f"{r['mode']} c={r['concurrency']}"
-        print(f"{r['chapter']:<24} {r['design']:<30} {load:<12} {fmt(r['cpp'], r['mode']):>12} "
-              f"{fmt(r['py'], r['mode']):>12} {ratio:>6} {to_ref:>7}  {calls:>12} {switches:>8}  "
-              f"{latency:>14}  {cpu:>24}  {pycpu:>12}")
+        latency = (f"{c['p50_us']:.0f}/{c['p99_us']:.0f}" if c.get("p50_us")
+                   and r["mode"] != "bulk" else "")
+        cpu = (f"{c['cpu_user_us']:.1f}+{c['cpu_sys_us']:.1f}" if c.get("cpu_user_us")
+               is not None and r["mode"] != "bulk" else "")
+        pycpu = (f"{p['cpu_user_us']:.1f}+{p['cpu_sys_us']:.1f}" if p.get("cpu_user_us")
+                 is not None and r["mode"] != "bulk" else "")
+        print(f"{r['chapter'][:28]:<28} {r['load']:<13} {fmt(r['cpp'], r['mode']):>11} "
+              f"{r['spread']:>6} {fmt(r['py'], r['mode']):>11} {ratio:>6} "
+              f"{to['blocking_echo']:>6} {to['epoll_echo']:>6}  {calls:>12} {switches:>7}  "
+              f"{latency:>10}  {cpu:>14} {pycpu:>12}")
     if not PERF:
         print("(no perf: system calls and context switches not counted; "
               "apt-get install linux-perf, run as root or with kernel.perf_event_paranoid=-1)")
-    print(f"{'iperf3':<26} {'one way, no echo':<26} {'bulk':<12} {fmt(iperf, 'bulk'):>12}")
+    print(f"{'iperf3, one way, no echo':<28} {'bulk':<13} {fmt(iperf, 'bulk'):>11}")
+    if not TWO_CPUS:
+        print("(one CPU: the 2cpu loads are left out)")
     notes = {(r["chapter"], impl): r[impl + "_row"]["note"] for r in rows for impl in ("cpp", "py")
              if "note" in r[impl + "_row"]}
     for (chapter, impl), note in sorted(notes.items()):

@@ -20,6 +20,10 @@
 //          echoes them: MB/s echoed.
 // udp      C connected UDP sockets, one S-byte datagram each in flight.
 //
+// Every run ends as a polite client ends: shutdown(SHUT_WR), read the
+// echoes still on their way, close after the server closes. So the server
+// logs no reset at the end of a run, and its handler ends as it would in use.
+//
 // Output (stdout): mode,concurrency,size,seconds,requests,per_second,
 //                  p50_us,p99_us,max_us,mb_per_second,errors
 // Loopback only: --host must be a loopback address. A server that is not
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -87,6 +92,26 @@ void set_nonblocking(int fd) {
   if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) net::throw_error("fcntl", "");
 }
 
+// Ends a connection as a well-behaved client does: no more requests
+// (shutdown SHUT_WR), then read whatever the server still echoes until it
+// closes its side. Closing with echoes still unread would make the kernel
+// answer with a reset, and the server would log "Connection reset by peer"
+// for a client that did nothing wrong (and the bench would measure that).
+void finish(int fd) {
+  if (::shutdown(fd, SHUT_WR) == -1) return;  // already reset or not connected
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) throw std::runtime_error("the server did not close within 10 s of the end");
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+  }
+}
+
 class Epoll {
  public:
   Epoll() : fd_(::epoll_create1(EPOLL_CLOEXEC)) {
@@ -133,6 +158,11 @@ class Driver {
       if (udp) resend_lost();
     }
     totals_.seconds = std::chrono::duration<double>(Clock::now() - measured_from).count();
+    if (!udp) {
+      for (Slot& slot : slots_) {
+        if (slot.fd && !slot.connecting) finish(slot.fd.get());
+      }
+    }
     return std::move(totals_);
   }
 
@@ -321,6 +351,7 @@ Totals run_bulk(const net::Endpoint& target, const Config& config) {
     }
   }
   totals.seconds = std::chrono::duration<double>(Clock::now() - measured_from).count();
+  finish(fd.get());  // up to 64 MiB still on its way back: read it, then close
   return totals;
 }
 
