@@ -4,6 +4,7 @@
 #   make test     build everything, then run the unit tests and the pytest harness
 #   make bench    the server designs measured, C++ against Python (a table and a chart)
 #   make check-docs   run every README transcript and compare its output
+#   make fuzz     libFuzzer on the parsers of untrusted bytes, 60 s each (clang++)
 #
 # Also: make (build all), make -C 03_stream_handler (one chapter),
 # make SANITIZE=address,undefined test, make SANITIZE=thread test, make clean.
@@ -51,10 +52,17 @@ check-docs:
 tour: all
 	python3 tests/tour.py
 
+# libFuzzer targets (tests/fuzz/): the line reader, address parsing and the
+# command line, FUZZ_SECONDS each. Installs clang and libFuzzer if it can.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tests/deps.sh --fuzz
+	@$(MAKE) --no-print-directory -C tests/fuzz run SECONDS=$(FUZZ_SECONDS)
+
 # .build goes last: the sub-makes' build.mk writes .build/variant again.
 clean:
 	@$(MAKE) --no-print-directory -C tests clean
 	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
 	rm -rf .build
 
-.PHONY: all lib unit deps test check-docs tour bench clean $(CHAPTERS)
+.PHONY: all lib unit deps test check-docs tour bench fuzz clean $(CHAPTERS)

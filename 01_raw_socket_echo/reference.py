@@ -8,6 +8,12 @@ Fixed from the notes: every send() is looped until all is out (send may
 write less), the client reads the whole echo (one recv may return part of
 it), and EOF is b'', not ''.
 """
+import signal
+
+# First thing: Ctrl-C keeps its default action (end quietly) until
+# contract.run() takes over, not a KeyboardInterrupt traceback from an import.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import select
 import socket

@@ -8,8 +8,13 @@ Fixed from the notes: a stopping server sends SIGTERM to its children before
 it waits for them (ForkingMixIn.server_close would otherwise wait for every
 client to leave), so no child outlives it.
 """
-import os
 import signal
+
+# First thing: Ctrl-C keeps its default action (end quietly) until
+# contract.run() takes over, not a KeyboardInterrupt traceback from an import.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+import os
 import socketserver
 import sys
 

@@ -6,12 +6,21 @@ Run:  python3 reference.py server [--threading | --unix PATH]
 The same contract as ./server and ./client, so tests/ runs against both.
 Changed from plain socketserver: a datagram larger than max_packet_size is
 dropped and logged (UDPServer would echo the first 8192 bytes as if they
-were all), and the client retries, because datagrams get lost.
+were all); so is one from an unbound Unix socket (no address to answer); a
+reply the client's queue cannot take now is dropped, not waited for; and the
+client retries, because datagrams get lost.
 """
+import signal
+
+# First thing: Ctrl-C keeps its default action (end quietly) until
+# contract.run() takes over, not a KeyboardInterrupt traceback from an import.
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import socket
 import socketserver
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
@@ -20,14 +29,32 @@ import contract  # noqa: E402
 
 class EchoHandler(socketserver.DatagramRequestHandler):
     def handle(self):
-        self.wfile.write(self.rfile.read())  # finish() sends wfile back
+        self.wfile.write(self.rfile.read())
+
+    def finish(self):
+        # DatagramRequestHandler.finish() is a blocking sendto(). A Unix
+        # datagram sendto() waits while the receiver's queue is full (UDP
+        # never waits), so a client that never reads would hold the server:
+        # MSG_DONTWAIT, and a reply that cannot go now is dropped.
+        try:
+            self.socket.sendto(self.wfile.getvalue(), socket.MSG_DONTWAIT, self.client_address)
+        except (BlockingIOError, InterruptedError):
+            self.server.reply_dropped(self.client_address)
 
 
 class CheckedSize:
-    """get_request() with recvmsg, whose flags tell a truncated datagram."""
+    """get_request() with recvmsg, whose flags tell a truncated datagram;
+    a datagram with no address to answer is dropped; dropped replies are
+    logged once a second at most."""
+
+    _dropped = (0, None)  # (not yet logged, when last logged)
+    _dropped_lock = threading.Lock()
 
     def get_request(self):
         data, _, flags, client_address = self.socket.recvmsg(self.max_packet_size)
+        if not client_address:  # None (or "") from a Unix socket that never bound a path
+            contract.log("error: datagram from an unbound socket: no address to answer; dropped")
+            raise OSError("no address")  # _handle_request_noblock skips it
         where = contract.format_address(client_address)
         if flags & socket.MSG_TRUNC:
             contract.log(f"error: datagram from {where} has more than max_packet_size "
@@ -36,6 +63,16 @@ class CheckedSize:
         if self.verbose:
             contract.log(f"datagram from {where}: {len(data)} bytes")
         return (data, self.socket), client_address
+
+    def reply_dropped(self, client_address):
+        with self._dropped_lock:
+            count, logged = self._dropped
+            count, now = count + 1, time.monotonic()
+            if logged is None or now - logged >= 1:
+                contract.log(f"error: reply to {contract.format_address(client_address)} dropped: "
+                             f"its receive queue is full ({count} dropped in the last second)")
+                count, logged = 0, now
+            self._dropped = (count, logged)
 
 
 def server(argv):
@@ -46,7 +83,9 @@ def server(argv):
                    help="log every datagram (one more system call each)")
     args = p.parse_args(argv)
     if args.unix:
-        server = contract.make_server(type("S", (CheckedSize, socketserver.UnixDatagramServer), {}),
+        base = (socketserver.ThreadingUnixDatagramServer if args.threading
+                else socketserver.UnixDatagramServer)
+        server = contract.make_server(type("S", (CheckedSize, base), {}),
                                       args, EchoHandler, family=socket.AF_UNIX, address=args.unix,
                                       verbose=args.verbose)
     else:

@@ -14,10 +14,14 @@
 // See also: client.cpp, README.md, ../common/threading_mixin.hpp.
 
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "cli.hpp"
@@ -43,11 +47,19 @@ class EchoDatagramHandler {
 
   void handle() { wfile_ = request_.packet; }  // echo: everything, even nothing
 
-  void finish() {
-    if (::sendto(request_.socket, wfile_.data(), wfile_.size(), 0, client_address_.addr(),
-                 client_address_.length) == -1) {
-      net::throw_error("sendto", net::to_string(client_address_));
+  // Sends the answer; false if the client's queue has no room for it now.
+  // MSG_DONTWAIT: a UDP sendto() never waits for the receiver, but a Unix
+  // datagram sendto() does (the queue it fills is the receiver's), so one
+  // client that never reads would hold the server, or with --threading one
+  // thread per reply. A reply that cannot go now is dropped, as a network
+  // drops a datagram.
+  bool finish() {
+    if (::sendto(request_.socket, wfile_.data(), wfile_.size(), MSG_DONTWAIT,
+                 client_address_.addr(), client_address_.length) != -1) {
+      return true;
     }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
+    net::throw_error("sendto", net::to_string(client_address_));
   }
 
  private:
@@ -95,7 +107,7 @@ class UDPServer {
     try {
       EchoDatagramHandler handler(std::move(request), client_address);
       handler.handle();
-      handler.finish();
+      if (!handler.finish()) reply_dropped(client_address);
     } catch (const std::exception& e) {
       net::log_line("error: request from " + net::to_string(client_address) + ": " + e.what());
     }
@@ -120,6 +132,11 @@ class UDPServer {
       if (errno != EINTR) net::log_line(std::string("error: recvfrom: ") + std::strerror(errno));
       return;
     }
+    if (client_address.length <= offsetof(sockaddr_un, sun_path)) {
+      // A Unix datagram socket that never bound a path: nothing to answer to.
+      net::log_line("error: datagram from an unbound socket: no address to answer; dropped");
+      return;
+    }
     const std::string from = net::to_string(client_address);
     if (static_cast<std::size_t>(n) > max_packet_size) {
       net::log_line("error: datagram from " + from + " has " + std::to_string(n) +
@@ -132,8 +149,28 @@ class UDPServer {
     process_request({std::move(packet), fileno()}, client_address);
   }
 
+  // Logs the first dropped reply at once, then at most one line a second
+  // with a count: a client that never reads cannot flood the log either.
+  void reply_dropped(const net::Endpoint& client_address) {
+    const std::lock_guard lock(dropped_mutex_);
+    ++dropped_;
+    const auto now = std::chrono::steady_clock::now();
+    if (dropped_logged_ != std::chrono::steady_clock::time_point{} &&
+        now - dropped_logged_ < std::chrono::seconds(1)) {
+      return;
+    }
+    net::log_line("error: reply to " + net::to_string(client_address) +
+                  " dropped: its receive queue is full (" + std::to_string(dropped_) +
+                  " dropped in the last second)");
+    dropped_ = 0;
+    dropped_logged_ = now;
+  }
+
   net::UniqueFd socket_;
   std::string unix_path_;  // removed on close, as BaseServer does
+  std::mutex dropped_mutex_;
+  long dropped_ = 0;
+  std::chrono::steady_clock::time_point dropped_logged_;
 };
 
 // Python: class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass

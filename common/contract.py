@@ -123,7 +123,10 @@ SECONDS = number(float, 0.001, 86400)  # --timeout S, as common/stream_handler.c
 
 
 def format_address(address):
-    """('127.0.0.1', 5) -> 127.0.0.1:5, ('::1', 5, 0, 0) -> [::1]:5, path -> unix:path."""
+    """('127.0.0.1', 5) -> 127.0.0.1:5, ('::1', 5, 0, 0) -> [::1]:5, path -> unix:path;
+    an unnamed Unix socket (None, or "") -> unix: (as net::to_string)."""
+    if address is None:
+        return "unix:"
     if isinstance(address, (str, bytes)):
         return "unix:" + (address.decode() if isinstance(address, bytes) else address)
     host, port = address[0], address[1]
@@ -354,7 +357,13 @@ class LineEchoHandler(socketserver.StreamRequestHandler):
                                             struct.pack("ii", 1, 0))
                     self.request.close()
                     raise ValueError(f"line longer than {self.max_line} bytes, closing the connection")
-                self.wfile.write(line)
+                try:
+                    self.wfile.write(line)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client left mid-reply, or a stop shut the
+                    # connection down (a partial line then reads as a last
+                    # line): nothing to report, as in stream_handler.cpp.
+                    return
         except TimeoutError:
             log(f"timed out: {format_address(self.client_address)} "
                 f"sent nothing for {int(self.timeout * 1000)} ms, closing")

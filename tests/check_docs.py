@@ -33,6 +33,12 @@ it varies, so the README would no longer show what the learner types and
 sees; and a server started with "&" would need a shell helper to wait for
 its `listening on` line. This runner keeps the README's text as is.
 
+Figures from `make bench` are not run (they take minutes) but checked: a
+fenced block under a line saying "From the run of `make bench`" or naming
+`tests/bench/last-run.txt` may hold only lines of that file, the
+committed output of the last run, so a README cannot quote a figure the
+run did not print.
+
 Standard library only. Exit status 1 if any transcript differs.
 """
 import difflib
@@ -216,12 +222,34 @@ def check(readme):
     return ran, illustrations, failures
 
 
+def bench_quotes(readme):
+    """Failures for bench figures a README quotes that the last run did not print."""
+    last_run = set((ROOT / "tests" / "bench" / "last-run.txt").read_text().splitlines())
+    lines = readme.read_text().splitlines()
+    failures = []
+    for i, line in enumerate(lines):
+        if "From the run of `make bench`" not in line and "`tests/bench/last-run.txt`" not in line:
+            continue
+        start = next((j for j in range(i + 1, min(i + 4, len(lines)))
+                      if lines[j].startswith("```")), None)
+        if start is None:
+            continue
+        for j in range(start + 1, len(lines)):
+            if lines[j].startswith("```"):
+                break
+            if lines[j] not in last_run:
+                failures.append(f"{shown(readme)}:{j + 1}: not in tests/bench/last-run.txt: "
+                                f"{lines[j][:70]}")
+    return failures
+
+
 def main(argv):
     readmes = [Path(p).resolve() for p in argv] or \
         [ROOT / "README.md"] + sorted(ROOT.glob("[0-9][0-9]_*/README.md"))
     all_failures = []
     for readme in readmes:
         ran, illustrations, failures = check(readme)
+        failures += bench_quotes(readme)
         status = "FAIL" if failures else "ok"
         print(f"{status:4} {shown(readme)}: {ran} commands run, "
               f"{illustrations} illustration(s) not run", flush=True)

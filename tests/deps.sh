@@ -4,6 +4,7 @@
 #   tests/deps.sh            check (and install as root with apt-get) what `make test` needs
 #   tests/deps.sh --python   print the Python interpreter that has pytest
 #   tests/deps.sh --bench    install gnuplot and iperf3 for make bench, if we can
+#   tests/deps.sh --fuzz     clang++ and its libFuzzer runtime, for make fuzz
 #
 # python3 on PATH may be a pyenv or venv build while Debian's python3-pytest
 # installs into /usr/bin/python3, so we look for pytest in both.
@@ -51,6 +52,12 @@ case "${1:-}" in
     command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
     command -v perf >/dev/null 2>&1 || missing+=(linux-perf)
     install_or_say optional "${missing[@]}"
+    ;;
+  --fuzz)
+    command -v clang++ >/dev/null 2>&1 || install_or_say required clang
+    # Asked for a runtime it lacks, clang prints the bare name back.
+    [ -f "$(clang++ -print-file-name="libclang_rt.fuzzer-$(uname -m).a")" ] ||
+      install_or_say required "libclang-rt-$(clang++ -dumpversion | cut -d. -f1)-dev"
     ;;
   *)
     missing=()

@@ -95,27 +95,6 @@ def test_the_client_prints_each_reply_on_its_own_line(start_server, run_client):
     assert result.stdout == "hello\ntwo words\n\n"
 
 
-def test_a_second_client_is_served_only_after_the_first_leaves(start_server):
-    server = start_server(CHAPTER)
-    first = connect(server)
-    first.sendall(b"first")
-    assert recv_exactly(first, 5) == b"first"
-
-    second = connect(server)  # completes: the kernel queues it in the backlog
-    second.sendall(b"second")
-    second.settimeout(0.5)
-    try:
-        early = second.recv(6)
-    except socket.timeout:
-        early = None
-    assert early is None, "an iterative server must not serve two clients at once"
-
-    first.close()  # the server goes back to accept() and takes the second one
-    second.settimeout(5)
-    assert recv_exactly(second, 6) == b"second"
-    second.close()
-
-
 def test_eof_is_an_empty_recv_not_an_error(start_server):
     # The notes compare recv() with '' (a str), which is never equal to b''
     # and loops forever at EOF. Here: half-close, and the server closes too.

@@ -3,6 +3,8 @@ import os
 import socket
 import threading
 
+import pytest
+
 from conftest import free_port, run_clients
 
 CHAPTER = "08_udp"
@@ -125,3 +127,48 @@ def test_a_closed_udp_port_is_refused_through_icmp(run_client):
     result = run_client(CHAPTER, None, "--port", str(port), "--timeout", "2", "hello")
     assert result.returncode == 1
     assert result.stderr == f"error: recv 127.0.0.1:{port}: Connection refused\n"
+
+
+def unix_client(tmp_path, name, server_path, timeout=2.0):
+    """A Unix datagram socket bound to a path of its own (or nothing could
+    answer it), connected to the server."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / name))
+    sock.connect(server_path)
+    sock.settimeout(timeout)
+    return sock
+
+
+@pytest.mark.parametrize("mode", [[], ["--threading"]], ids=["iterative", "threading"])
+def test_a_unix_client_that_never_reads_holds_no_one_else(start_server, tmp_path, mode):
+    # A UDP sendto() never waits for the receiver; a Unix datagram sendto()
+    # waits while the receiver's queue is full. A client that sends and
+    # never reads once held the whole server in sendto() (and, threaded,
+    # one thread per reply, which the stop then waited for forever).
+    path = str(tmp_path / "udp.sock")
+    server = start_server(CHAPTER, "--unix", path, *mode)
+    with unix_client(tmp_path, "deaf", path) as deaf, unix_client(tmp_path, "other", path) as other:
+        for _ in range(200):  # far more than its queue holds (net.unix.max_dgram_qlen)
+            deaf.send(b"x" * 1000)  # times out, failing the test, if the server is stuck
+        server.wait_log(r"^error: reply to unix:.*/deaf dropped: its receive queue is full "
+                        r"\(\d+ dropped in the last second\)$")
+        other.send(b"still served")
+        assert other.recv(100) == b"still served"
+    assert server.stop() == 0  # within 2 s, no thread left waiting in sendto()
+    assert len([line for line in server.stderr_lines if "dropped:" in line]) <= 3, \
+        "at most one line a second"
+
+
+def test_a_datagram_from_an_unbound_unix_socket_is_dropped_and_logged(start_server, tmp_path):
+    # recvfrom() gives no address for a Unix socket that never bound a path:
+    # there is nothing to answer to (the Python twin once died of it).
+    path = str(tmp_path / "udp.sock")
+    server = start_server(CHAPTER, "--unix", path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as unbound:
+        unbound.sendto(b"who am I?", path)
+    server.wait_log(r"^error: datagram from an unbound socket: no address to answer; dropped$")
+    with unix_client(tmp_path, "named", path) as named:
+        named.send(b"me")
+        assert named.recv(100) == b"me"
+    assert server.stop() == 0
+    assert not os.path.exists(path)
