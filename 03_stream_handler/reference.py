@@ -8,11 +8,11 @@ Fixed from the notes: one readline() per line (the notes call it twice per
 loop and drop every other line) and a limit on the line length. The handler,
 LineEchoHandler, is in ../common/contract.py: chapters 04-07 serve it too.
 """
-import signal
+import _signal  # the C module under `signal`: built in, imported in no time
 
 # First thing: Ctrl-C keeps its default action (end quietly) until
 # contract.run() takes over, not a KeyboardInterrupt traceback from an import.
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+_signal.signal(_signal.SIGINT, _signal.SIG_DFL)
 
 import os
 import socketserver

@@ -71,6 +71,12 @@ Endpoint unix_endpoint(const std::string& path) {
   sockaddr_un un{};
   if (path.empty()) throw_error("unix socket path", "''", EINVAL);
   if (path.size() >= sizeof un.sun_path) throw_error("unix socket path", path, ENAMETOOLONG);
+  // The kernel and to_string read sun_path up to its first NUL: a path with
+  // one inside would name a different file than the one asked for. (Found
+  // by tests/fuzz/fuzz_address.cpp.)
+  if (path.find('\0') != std::string::npos) {
+    throw_error("unix socket path", path.substr(0, path.find('\0')) + "\\0...", EINVAL);
+  }
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, path.data(), path.size());
 

@@ -224,7 +224,8 @@ def check(readme):
 
 def bench_quotes(readme):
     """Failures for bench figures a README quotes that the last run did not print."""
-    last_run = set((ROOT / "tests" / "bench" / "last-run.txt").read_text().splitlines())
+    run_file = ROOT / "tests" / "bench" / "last-run.txt"
+    last_run = set(run_file.read_text().splitlines()) if run_file.exists() else set()
     lines = readme.read_text().splitlines()
     failures = []
     for i, line in enumerate(lines):

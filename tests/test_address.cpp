@@ -52,6 +52,14 @@ TEST(Address, UnixPathTooLongOrEmptyIsAnError) {
   EXPECT_THROW(net::unix_endpoint(std::string(108, 'x')), std::system_error);
 }
 
+// Found by the fuzzer (tests/fuzz/fuzz_address.cpp): "unix:" and a path with
+// a NUL byte inside was taken, and named the file before the NUL.
+TEST(Address, UnixPathWithANulByteIsAnError) {
+  EXPECT_THROW(net::unix_endpoint(std::string("/tmp/a\0b", 8)), std::system_error);
+  EXPECT_THROW(net::parse_endpoint(std::string_view("unix:\xad\0\0\x13..71:", 14)),
+               std::invalid_argument);
+}
+
 TEST(Address, ParseIsTheInverseOfPrint) {
   for (const char* text :
        {"127.0.0.1:20000", "[::1]:1", "0.0.0.0:0", "[fe80::1]:65535", "unix:/a/b"}) {

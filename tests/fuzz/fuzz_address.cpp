@@ -30,12 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();  // to_string and parse_endpoint disagree
     }
   } catch (const std::invalid_argument&) {
-  } catch (const std::system_error&) {
-  }
+  } catch (const std::system_error&) {}
   try {
     const unsigned port = net::parse_port(text);
     if (net::parse_port(std::to_string(port)) != port) std::abort();
-  } catch (const std::invalid_argument&) {
-  }
+  } catch (const std::invalid_argument&) {}
   return 0;
 }
