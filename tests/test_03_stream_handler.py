@@ -2,7 +2,7 @@
 import socket
 import time
 
-from conftest import connect, how_it_ends, recv_exactly, recv_until_eof
+from conftest import connect, recv_exactly, recv_until_eof
 
 CHAPTER = "03_stream_handler"
 
@@ -55,21 +55,6 @@ def test_nodelay_is_set_on_each_connection(start_server):
         sock.sendall(b"x\n")
         assert recv_exactly(sock, 2) == b"x\n"
     server.wait_log(r"connection from 127\.0\.0\.1:\d+ \(TCP_NODELAY on\)")
-
-
-def test_a_line_over_max_line_closes_that_connection_only(start_server):
-    server = start_server(CHAPTER, "--max-line", "100")
-    with connect(server) as sock:
-        sock.sendall(b"x" * 100 + b"\n")  # exactly the limit: fine
-        assert recv_exactly(sock, 101) == b"x" * 100 + b"\n"
-        sock.sendall(b"y" * 101 + b"\n")
-        # The server stops reading after max_line + 1 bytes and closes with
-        # the newline still unread, so its kernel sends a reset, not a FIN.
-        assert how_it_ends(sock) == ("reset", b"")
-    server.wait_log(r"^error: request from 127\.0\.0\.1:\d+: line longer than 100 bytes")
-    with connect(server) as sock:
-        sock.sendall(b"next client\n")
-        assert recv_exactly(sock, 12) == b"next client\n"
 
 
 def test_a_line_in_two_writes_waits_for_a_delayed_ack_unless_the_client_sets_nodelay(

@@ -1,8 +1,9 @@
 """tests/test_05_forking.py -- a process per connection: reaped, bounded, never orphaned."""
 import os
 import shlex
+import socket
 
-from conftest import (assert_waits, children, connect, echo_line, recv_exactly,
+from conftest import (assert_waits, children, connect, echo_line, how_it_ends, recv_exactly,
                       recv_until_eof, wait_for)
 from harness import Server, program
 
@@ -100,3 +101,29 @@ def test_a_child_the_server_did_not_fork_is_neither_waited_for_nor_reaped(impl, 
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
+
+
+def test_a_child_that_fails_before_serving_exits_and_never_serves_as_a_second_server(impl,
+                                                                                     tmp_path):
+    # Under `ulimit -n 12` the C++ child cannot make its stop pipe (two more
+    # descriptors): its first step throws. That exception once unwound out
+    # of the child into the parent's serve loop: the child became a second
+    # server on the listener, with SIGTERM blocked, and stop needed SIGKILL.
+    # Every way out of a child must end in _exit, with the error logged.
+    # (The Python child needs no new descriptor here and serves the client.)
+    argv = program(CHAPTER, impl, "server") + ["--port", "0"]
+    server = Server(["sh", "-c", 'ulimit -n 12 && exec "$0" "$@"'] + argv, cwd=tmp_path)
+    try:
+        server.wait_ready()
+        for _ in range(3):
+            with connect(server) as client:
+                client.sendall(b"hi\n")
+                client.shutdown(socket.SHUT_WR)
+                ending, data = how_it_ends(client)  # a reset: the child failed
+                served = (ending, data) == ("eof", b"hi\n")
+            if not served:
+                server.wait_log(r"^error: process \d+: pipe2?: Too many open files$")
+            wait_for(lambda: not children(server.proc.pid), 2,
+                     f"the child is gone: {children(server.proc.pid)}")
+    finally:
+        assert server.stop() == 0, server.stderr_text()

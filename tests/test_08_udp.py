@@ -78,9 +78,11 @@ def test_threading_serves_many_clients_at_once(start_server):
     assert run_clients(client, 20) == []
 
 
-def test_unix_datagram_server(start_server, run_client, tmp_path):
+@pytest.mark.parametrize("mode", [[], ["--threading"]], ids=["iterative", "threading"])
+def test_unix_datagram_server(start_server, run_client, tmp_path, mode):
+    # UnixDatagramServer and ThreadingUnixDatagramServer.
     path = str(tmp_path / "udp.sock")
-    server = start_server(CHAPTER, "--unix", path)
+    server = start_server(CHAPTER, "--unix", path, *mode)
     assert server.stdout_lines[0] == f"listening on unix:{path}"
     result = run_client(CHAPTER, None, "--unix", path, "over a Unix datagram socket")
     assert result.returncode == 0, result.stderr

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, connect, free_port, program, recv_exactly,
-                      recv_until_eof)
+from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, connect, free_port, how_it_ends, program,
+                      recv_exactly, recv_until_eof)
 
 STREAM_CHAPTERS = [c for c in CHAPTERS if c not in DATAGRAM_CHAPTERS]
 
@@ -354,3 +354,24 @@ def test_a_timeout_bounds_how_long_a_silent_client_holds_an_iterative_server(cha
         assert recv_exactly(second, 7) == b"second\n"
         assert time.monotonic() - started < 2.5, "served once the timeout closed the silent one"
         assert silent.recv(1) == b""
+
+
+@pytest.mark.parametrize("chapter", ["03_stream_handler", "04_threading", "05_forking",
+                                     "06_thread_pool"])
+def test_a_line_over_max_line_closes_that_connection_only(chapter, start_server):
+    # An error in one handler (CPython's ErrorHandlerTest, for the sync,
+    # threading and forking servers): one line in the log, that connection
+    # aborted, and the server goes on serving the next client.
+    server = start_server(chapter, "--max-line", "100")
+    with connect(server) as sock:
+        sock.sendall(b"x" * 100 + b"\n")  # exactly the limit: fine
+        assert recv_exactly(sock, 101) == b"x" * 100 + b"\n"
+        sock.sendall(b"y" * 101 + b"\n")
+        # The server stops reading after max_line + 1 bytes and closes with
+        # the newline still unread, so its kernel sends a reset, not a FIN.
+        assert how_it_ends(sock) == ("reset", b"")
+    server.wait_log(r"^error: request from 127\.0\.0\.1:\d+: line longer than 100 bytes")
+    with connect(server) as sock:
+        sock.sendall(b"next client\n")
+        assert recv_exactly(sock, 12) == b"next client\n"
+    assert "Traceback" not in server.stderr_text()
