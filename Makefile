@@ -7,7 +7,9 @@
 #   make fuzz     libFuzzer on the parsers of untrusted bytes, 60 s each (clang++)
 #
 # Also: make (build all), make -C 03_stream_handler (one chapter),
-# make SANITIZE=address,undefined test, make SANITIZE=thread test, make clean.
+# make SANITIZE=address,undefined test, make SANITIZE=thread test,
+# make PORTABLE=1 test (POSIX fallbacks only), make CXX="clang++ -stdlib=libc++"
+# test (clang with macOS's standard library), make clean.
 
 CHAPTERS := $(sort $(wildcard [0-9][0-9]_*))
 SANITIZE ?=
@@ -33,15 +35,16 @@ bench: all unit
 
 deps:
 	@tests/deps.sh
+	@$(if $(findstring libc++,$(CXX)),tests/deps.sh --libcxx,:)
 
 # Dependencies first (they may be installed), then the build, then both
-# layers, then the README transcripts (plain build only: sanitizers change
-# timings, not what a README shows).
+# layers, then the README transcripts (default build only: sanitizers,
+# PORTABLE=1 and another compiler change how, not what, a README shows).
 test: deps
 	@$(MAKE) --no-print-directory all unit
 	tests/unit_tests --gtest_brief=1
 	$(if $(SANITIZE),STOP_SECONDS=5) $$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider
-	$(if $(SANITIZE),,@$(MAKE) --no-print-directory check-docs)
+	$(if $(SANITIZE)$(PORTABLE)$(filter-out g++,$(CXX)),,@$(MAKE) --no-print-directory check-docs)
 
 # Every "$ command" in every README is run and its output compared
 # (tests/check_docs.py says how, and why not cram).

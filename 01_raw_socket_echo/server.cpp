@@ -26,6 +26,7 @@
 #include "address.hpp"
 #include "cli.hpp"
 #include "io.hpp"
+#include "portable.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 
@@ -40,11 +41,13 @@ void log_errno(const char* call, const std::string& where) {
 // send() may take only part of what we give it (README: "When send is
 // short"), so we loop until every byte is out, and count the short counts.
 // MSG_NOSIGNAL: a peer that has gone makes send() fail with EPIPE instead of
-// raising SIGPIPE, which would kill the server.
+// raising SIGPIPE, which would kill the server. It is Linux's (and BSD's);
+// net::nosignal_flag() is MSG_NOSIGNAL there, and elsewhere (macOS) 0 with
+// SIGPIPE ignored for the whole process (../common/portable.hpp).
 bool send_everything(int conn, const char* data, std::size_t size, const std::string& peer,
                      int& short_sends) {
   while (size > 0) {
-    const ssize_t sent = ::send(conn, data, size, MSG_NOSIGNAL);
+    const ssize_t sent = ::send(conn, data, size, net::nosignal_flag());
     if (sent == -1) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {                  // non-blocking, no room:

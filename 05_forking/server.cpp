@@ -29,6 +29,7 @@
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
+#include "portable.hpp"
 #include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
@@ -53,7 +54,7 @@ class ForkingMixIn : public Server {
  public:
   template <typename... Args>
   explicit ForkingMixIn(Args&&... args) : Server(std::forward<Args>(args)...) {
-    if (::pipe2(g_child_pipe, O_CLOEXEC | O_NONBLOCK) == -1) net::throw_error("pipe2", "");
+    if (net::pipe_cloexec_nonblock(g_child_pipe) == -1) net::throw_error("pipe", "");
     struct sigaction action {};
     action.sa_handler = on_sigchld;
     action.sa_flags = SA_NOCLDSTOP;  // exits only, not stops

@@ -23,6 +23,7 @@
 
 #include "address.hpp"
 #include "cli.hpp"
+#include "portable.hpp"
 #include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
       if (::shutdown(server.fileno(), SHUT_RDWR) == 0) return;
       const net::Endpoint self = net::reachable_endpoint(server.fileno());
       for (int i = 0; i < workers; ++i) {
-        const int fd = ::socket(self.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        const int fd = net::socket_cloexec(self.family(), SOCK_STREAM, /*nonblocking=*/true);
         if (fd == -1) break;
         ::connect(fd, self.addr(), self.length);  // queued in the backlog, even unfinished
         ::close(fd);

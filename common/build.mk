@@ -7,8 +7,11 @@
 #   make                          optimised build (the default)
 #   make SANITIZE=address,undefined   the same sources with sanitizers
 #   make SANITIZE=thread              ThreadSanitizer
+#   make PORTABLE=1                   the POSIX fallbacks only (common/portable.hpp)
+#   make CXX="clang++ -stdlib=libc++" clang with libc++, macOS's standard library
 #
-# Switching SANITIZE relinks every binary (see VARIANT_STAMP below).
+# Each combination builds in its own .build/VARIANT/ folder, and switching
+# relinks every binary (see VARIANT_STAMP below).
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 comma := ,
@@ -30,8 +33,25 @@ ifneq ($(strip $(SANITIZE)),)
     LDFLAGS += -fno-sanitize=vptr
   endif
 endif
-VARIANT := $(if $(strip $(SANITIZE)),$(subst $(comma),-,$(strip $(SANITIZE))),release)
+# The compiler is part of the variant unless it is the default g++:
+# "clang++ -stdlib=libc++" builds in .build/release-clang++-stdlib-libc++.
+space := $(subst ,, )
+CXX_TAG := $(if $(filter g++,$(CXX)),,-$(subst =,-,$(subst $(space),,$(CXX))))
+VARIANT := $(if $(strip $(SANITIZE)),$(subst $(comma),-,$(strip $(SANITIZE))),release)$(if $(PORTABLE),-portable)$(CXX_TAG)
 BUILD := $(ROOT)/.build/$(VARIANT)
+
+# Platform features, found by compiling a probe (common/probes/NAME.cpp),
+# not from a list of operating systems: each probe that compiles defines
+# NET_HAVE_NAME (common/portable.hpp uses them). Probed once per variant
+# and kept in $(BUILD)/features. PORTABLE=1 probes nothing, so the POSIX
+# fallbacks are the ones built and tested, on Linux too.
+FEATURES_FILE := $(BUILD)/features
+$(shell mkdir -p $(BUILD) && [ -f $(FEATURES_FILE) ] || { \
+  for probe in $(if $(PORTABLE),,$(ROOT)/common/probes/*.cpp); do \
+    $(CXX) -std=c++20 -fsyntax-only $$probe 2>/dev/null && \
+      basename $$probe .cpp | tr a-z A-Z | sed 's/^/-DNET_HAVE_/'; \
+  done > $(FEATURES_FILE).tmp; mv $(FEATURES_FILE).tmp $(FEATURES_FILE); })
+CXXFLAGS += $(shell cat $(FEATURES_FILE))
 
 # One file holding the variant last linked; rewritten only when it changes,
 # so binaries depending on it relink exactly when SANITIZE changes.

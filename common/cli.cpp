@@ -1,11 +1,16 @@
 // common/cli.cpp — see cli.hpp.
 #include "cli.hpp"
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 #include <system_error>
+#include <type_traits>
 
 #include "address.hpp"
 
@@ -21,18 +26,66 @@ std::string format_number(Number value) {
   return out.str();
 }
 
-// The whole text must be a number (from_chars: no spaces, no "1_000"), and
-// within [min, max]. NaN fails every comparison, so the range test is
-// written to reject it: "--timeout nan" is an error, not a timeout.
+// The text a number may be, the same grammar contract.py's number() reads
+// (so both twins refuse the same words): [-+]?DIGITS for an int; for a
+// double also a fraction and an exponent, or inf, infinity, nan. No spaces,
+// no "1_000", no hex.
+bool is_number_text(std::string_view text, bool floating) {
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+  if (floating) {
+    std::string lower(text);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "inf" || lower == "infinity" || lower == "nan") return true;
+  }
+  std::size_t i = 0, digits = 0;
+  auto skip_digits = [&] {
+    std::size_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i, ++n;
+    return n;
+  };
+  digits += skip_digits();
+  if (!floating) return digits > 0 && i == text.size();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    digits += skip_digits();
+  }
+  if (digits == 0) return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (skip_digits() == 0) return false;
+  }
+  return i == text.size();
+}
+
+// Converts text that is_number_text() accepted; false if it is out of the
+// type's range. An int goes through std::from_chars; a double through
+// std::strtod, because libc++ (macOS's standard library, and clang's on
+// Linux with -stdlib=libc++) has no floating-point from_chars. strtod reads
+// the locale's decimal point, which is "." here: no program calls setlocale().
+bool convert(const std::string& text, int& value) {
+  const std::string_view digits =
+      text[0] == '+' ? std::string_view(text).substr(1) : std::string_view(text);
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return ec == std::errc{} && ptr == digits.data() + digits.size();
+}
+
+bool convert(const std::string& text, double& value) {
+  errno = 0;
+  value = std::strtod(text.c_str(), nullptr);
+  return errno != ERANGE;
+}
+
+// The whole text must be a number, and within [min, max]. NaN fails every
+// comparison, so the range test is written to reject it: "--timeout nan" is
+// an error, not a timeout.
 template <typename Number>
 Number parse_number(const std::string& name, const std::string& text, Number min, Number max) {
-  Number value{};
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ptr != end || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+  if (!is_number_text(text, std::is_floating_point_v<Number>)) {
     throw UsageError("invalid value for " + name + ": '" + text + "' is not a number");
   }
-  if (ec == std::errc::result_out_of_range || !(value >= min && value <= max)) {
+  Number value{};
+  if (!convert(text, value) || !(value >= min && value <= max)) {
     throw UsageError("invalid value for " + name + ": '" + text + "' (allowed " +
                      format_number(min) + " to " + format_number(max) + ")");
   }

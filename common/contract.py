@@ -203,9 +203,10 @@ def _on_stop(signum, frame):
 def run(main):
     """Runs main() with the contract's stop and exit codes: SIGINT/SIGTERM
     end it with 0, a Failure prints one error line and exits 1."""
-    signal.signal(signal.SIGINT, _on_stop)
-    signal.signal(signal.SIGTERM, _on_stop)
     try:
+        # Inside the try: a signal between these two lines raises Stop too.
+        signal.signal(signal.SIGINT, _on_stop)
+        signal.signal(signal.SIGTERM, _on_stop)
         sys.exit(main() or 0)
     except Stop:
         sys.exit(0)

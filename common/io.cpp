@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "error.hpp"
+#include "portable.hpp"
 #include "stop.hpp"
 
 namespace net {
@@ -84,10 +85,11 @@ RecvResult recv_some(int fd, std::span<char> buffer, Timeout timeout) {
 
 IoStatus send_all(int fd, std::string_view data, Timeout timeout) {
   while (!data.empty()) {
-    // MSG_NOSIGNAL: EPIPE instead of SIGPIPE. With a timeout, MSG_DONTWAIT
-    // and poll() for room; without, block in send() itself: a stop request
-    // shuts fd down and a blocked send() then fails with EPIPE.
-    const int flags = MSG_NOSIGNAL | (timeout ? MSG_DONTWAIT : 0);
+    // MSG_NOSIGNAL (portable.hpp): EPIPE instead of SIGPIPE. With a
+    // timeout, MSG_DONTWAIT and poll() for room; without, block in send()
+    // itself: a stop request shuts fd down and a blocked send() then fails
+    // with EPIPE.
+    const int flags = nosignal_flag() | (timeout ? MSG_DONTWAIT : 0);
     const ssize_t n = ::send(fd, data.data(), data.size(), flags);
     if (n >= 0) {
       data.remove_prefix(static_cast<std::size_t>(n));  // a partial write: go again

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "error.hpp"
+#include "portable.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 
@@ -18,7 +19,7 @@ namespace net {
 
 BaseServer::BaseServer(const Endpoint& server_address, HandlerFactory handler_factory,
                        bool bind_and_activate)
-    : socket_(open_socket(server_address.family(), SOCK_STREAM | SOCK_NONBLOCK)),
+    : socket_(open_socket(server_address.family(), SOCK_STREAM, /*nonblocking=*/true)),
       server_address_(server_address),
       handler_factory_(std::move(handler_factory)) {
   // The listener is non-blocking: serve_forever() polls, then accepts, and a
@@ -26,7 +27,7 @@ BaseServer::BaseServer(const Endpoint& server_address, HandlerFactory handler_fa
   // instead of a sleep inside accept() where no stop request could reach
   // it. Chapter 06 makes it blocking on purpose, and stops it another way.
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
+  if (pipe_cloexec_nonblock(fds) == -1) throw_error("pipe", "");
   wake_read_.reset(fds[0]);
   wake_write_.reset(fds[1]);
   if (bind_and_activate) {
@@ -105,10 +106,10 @@ bool BaseServer::handle_request() {
 bool BaseServer::handle_request_noblock() {
   Endpoint client_address;
   client_address.length = sizeof client_address.storage;
-  // get_request(): accept4 without SOCK_NONBLOCK, so the connection is a
-  // plain blocking socket whatever the listener is.
-  UniqueFd request{
-      ::accept4(fileno(), client_address.addr(), &client_address.length, SOCK_CLOEXEC)};
+  // get_request(): accept4 without SOCK_NONBLOCK (or accept and fcntl:
+  // portable.hpp), so the connection is a plain blocking socket whatever
+  // the listener is.
+  UniqueFd request{accept_cloexec(fileno(), client_address.addr(), &client_address.length)};
   if (!request) {
     if (stop_requested()) return false;  // chapter 06: the listener was shut down to stop
     // EAGAIN: another thread took it. ECONNABORTED: the client gave up in

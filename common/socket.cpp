@@ -11,11 +11,12 @@
 #include <string>
 
 #include "error.hpp"
+#include "portable.hpp"
 
 namespace net {
 
-UniqueFd open_socket(int family, int type) {
-  UniqueFd fd{::socket(family, type | SOCK_CLOEXEC, 0)};
+UniqueFd open_socket(int family, int type, bool nonblocking) {
+  UniqueFd fd{socket_cloexec(family, type, nonblocking)};
   if (!fd) throw_error("socket", "");
   return fd;
 }

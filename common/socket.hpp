@@ -23,8 +23,9 @@
 
 namespace net {
 
-// socket(family, type | SOCK_CLOEXEC, 0).
-UniqueFd open_socket(int family, int type);
+// socket(family, type, 0), close-on-exec, and non-blocking if asked
+// (net::socket_cloexec: SOCK_CLOEXEC where the platform has it).
+UniqueFd open_socket(int family, int type, bool nonblocking = false);
 
 // bind(); the error names the address: "bind 127.0.0.1:20000: ...".
 void bind_to(int fd, const Endpoint& endpoint);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "error.hpp"
+#include "portable.hpp"
 
 namespace net {
 
@@ -52,7 +53,7 @@ void write_stop_byte() noexcept {
 // A fresh non-blocking pipe; the old one (a parent's, after fork) is closed.
 void open_stop_pipe() {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) throw_error("pipe2", "");
+  if (pipe_cloexec_nonblock(fds) == -1) throw_error("pipe", "");
   const int old_read = g_read_end.exchange(fds[0]);
   const int old_write = g_write_end.exchange(fds[1]);
   if (old_read >= 0) ::close(old_read);

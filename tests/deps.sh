@@ -5,6 +5,8 @@
 #   tests/deps.sh --python   print the Python interpreter that has pytest
 #   tests/deps.sh --bench    install gnuplot and iperf3 for make bench, if we can
 #   tests/deps.sh --fuzz     clang++ and its libFuzzer runtime, for make fuzz
+#   tests/deps.sh --libcxx   clang++ and libc++ (macOS's standard library), for
+#                            make CXX="clang++ -stdlib=libc++" test
 #
 # python3 on PATH may be a pyenv or venv build while Debian's python3-pytest
 # installs into /usr/bin/python3, so we look for pytest in both.
@@ -52,6 +54,13 @@ case "${1:-}" in
     command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
     command -v perf >/dev/null 2>&1 || missing+=(linux-perf)
     install_or_say optional "${missing[@]}"
+    ;;
+  --libcxx)
+    missing=()
+    command -v clang++ >/dev/null 2>&1 || missing+=(clang)
+    echo '#include <version>' | clang++ -stdlib=libc++ -x c++ -fsyntax-only - >/dev/null 2>&1 ||
+      missing+=(libc++-dev libc++abi-dev)
+    install_or_say required "${missing[@]}"
     ;;
   --fuzz)
     command -v clang++ >/dev/null 2>&1 || install_or_say required clang

@@ -4,8 +4,15 @@ Short runs (0.3 s) against the chapter 04 server, C++ and Python: the
 figures are read from its CSV line; and its errors follow the contract.
 """
 import subprocess
+import sys
+
+import pytest
 
 from conftest import ROOT, free_port
+
+# The load generator uses epoll: built on Linux only (tests/Makefile).
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="tests/loadgen uses epoll, which only Linux has")
 
 LOADGEN = str(ROOT / "tests" / "loadgen")
 FIELDS = ["mode", "concurrency", "size", "seconds", "requests", "per_second", "p50_us",

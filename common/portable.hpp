@@ -1,0 +1,44 @@
+// common/portable.hpp — four Linux conveniences, and their POSIX fallbacks.
+//
+// Teaches: what is POSIX and what is not. accept4(), pipe2(), SOCK_CLOEXEC
+// and SOCK_NONBLOCK in socket(), and send()'s MSG_NOSIGNAL are Linux (and
+// BSD) extensions; macOS has none of them. Each saves a system call, and
+// the first three set close-on-exec *in the same call* that makes the
+// descriptor, so a fork()+exec() in another thread can never inherit it in
+// between (with socket() then fcntl(), it can). Where a probe in the build
+// (common/probes/, common/build.mk) finds the extension, NET_HAVE_* is
+// defined and it is used; elsewhere the POSIX calls do the same work in
+// two steps. `make PORTABLE=1` defines none, so the fallbacks are built and
+// the whole suite runs on them, on Linux too.
+//
+//   int fd = net::accept_cloexec(listener, addr, &length);   // accept4 or accept+fcntl
+//   ::send(fd, data, size, net::nosignal_flag());            // MSG_NOSIGNAL or 0
+//
+// See also: README.md ("Portability"), 01_raw_socket_echo/README.md.
+#pragma once
+
+#include <sys/socket.h>
+
+namespace net {
+
+// socket(family, type) with close-on-exec set (and O_NONBLOCK if `nonblocking`):
+// SOCK_CLOEXEC | SOCK_NONBLOCK in the type, or socket() then fcntl().
+// Returns the descriptor, or -1 with errno set, like socket().
+int socket_cloexec(int family, int type, bool nonblocking = false);
+
+// accept() whose new descriptor is close-on-exec (and blocking): accept4(...,
+// SOCK_CLOEXEC), or accept() then fcntl(). -1 with errno, like accept().
+int accept_cloexec(int listener, sockaddr* address, socklen_t* length);
+
+// A pipe whose two ends are close-on-exec and non-blocking: pipe2(), or
+// pipe() then fcntl() on each end. -1 with errno, like pipe().
+int pipe_cloexec_nonblock(int fds[2]);
+
+// The flags for a send() that must not raise SIGPIPE when the peer has gone
+// (the call fails with EPIPE instead): MSG_NOSIGNAL where send() has it.
+// Elsewhere 0, and the first call sets SIGPIPE to be ignored in the whole
+// process, the one fallback every POSIX system has (macOS's per-socket
+// SO_NOSIGPIPE would need setting on every socket, accepted ones too).
+int nosignal_flag();
+
+}  // namespace net
