@@ -62,10 +62,15 @@ fuzz:
 	@tests/deps.sh --fuzz
 	@$(MAKE) --no-print-directory -C tests/fuzz run SECONDS=$(FUZZ_SECONDS)
 
+# One chapter as a lab folder that builds, runs and grades itself:
+#   make export CHAPTER=04 DEST=../lab4    (tests/export_lab.py says what is in it)
+export:
+	@python3 tests/export_lab.py "$(CHAPTER)" "$(DEST)"
+
 # .build goes last: the sub-makes' build.mk writes .build/variant again.
 clean:
 	@$(MAKE) --no-print-directory -C tests clean
 	@for c in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$c clean; done
 	rm -rf .build
 
-.PHONY: all lib unit deps test check-docs tour bench fuzz clean $(CHAPTERS)
+.PHONY: all lib unit deps test check-docs tour bench fuzz export clean $(CHAPTERS)

@@ -101,6 +101,13 @@ $(BUILD)/$(CHAPTER)/%.o: %.cpp
 clean:
 	rm -f $(PROGRAMS)
 
+# `make export DEST=DIR`: this chapter as a self-contained lab folder
+# (tests/export_lab.py). DEST is taken from the directory make was started
+# in ($(PWD)), so `make -C 04_threading export DEST=../lab4` means what the
+# shell means by ../lab4.
+export:
+	@python3 $(ROOT)/tests/export_lab.py $(CHAPTER) "$(if $(filter /%,$(DEST)),$(DEST),$(or $(PWD),$(CURDIR))/$(DEST))"
+
 -include $(CHAPTER_OBJ:.o=.d)
-.PHONY: all clean
+.PHONY: all clean export
 endif

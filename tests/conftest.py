@@ -210,3 +210,15 @@ def assert_waits(sock, size, seconds=0.5):
     finally:
         sock.settimeout(5)
     assert early is None, f"served too early: {early!r}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A contract test for a kind of chapter this tree lacks (a lab folder
+    from `make export` holds one chapter) has an empty parameter set: leave
+    it out instead of reporting it as skipped."""
+    empty = [item for item in items
+             if any("empty parameter set" in str(mark.kwargs.get("reason", ""))
+                    for mark in item.iter_markers("skip"))]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]

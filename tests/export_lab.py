@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""tests/export_lab.py -- `make export`: one chapter as a self-contained lab folder.
+
+    make -C 04_threading export DEST=../lab4     (or, from the top:)
+    make export CHAPTER=04 DEST=../lab4
+    cd ../lab4 && make && make test
+
+The lab keeps the repository's layout, cut down to one chapter, so every
+path in the chapter's sources, Makefile and tests works unchanged:
+
+    DEST/Makefile            make (build), make test (unit of the lab: the
+                             chapter's black-box tests, C++ and Python twin)
+    DEST/LAB.md              what to build, how to run it, how to check it
+    DEST/NN_name/            the chapter: sources, reference.py, README.md
+    DEST/common/             only the common/ files the chapter includes,
+                             followed transitively from its #include lines
+                             (a .hpp brings its .cpp), plus build.mk, its
+                             probes and contract.py
+    DEST/tests/              conftest.py, harness.py, deps.sh, the chapter's
+                             test file and the contract tests (which run
+                             for the chapters present: this one)
+
+Refuses, with one line and exit 2, a chapter that does not exist or a DEST
+that exists and is not empty. Writes nothing outside DEST. Standard
+library only.
+"""
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+HARNESS = ["conftest.py", "harness.py", "deps.sh", "test_contract.py"]
+
+
+def fail(message):
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(2)
+
+
+def find_chapter(name):
+    """'04', '04_threading' or a path to it -> the chapter folder."""
+    name = Path(name).name
+    matches = [p for p in sorted(ROOT.glob("[0-9][0-9]_*"))
+               if (p / "reference.py").exists() and (p.name == name or p.name[:2] == name)]
+    if len(matches) != 1:
+        fail(f"no chapter '{name}' (chapters: "
+             f"{', '.join(p.name for p in sorted(ROOT.glob('[0-9][0-9]_*')))})")
+    return matches[0]
+
+
+def common_files(sources):
+    """The common/ files `sources` include, transitively; a header brings
+    the .cpp of the same name, whose includes count too."""
+    wanted, todo = set(), list(sources)
+    while todo:
+        text = todo.pop().read_text()
+        for name in INCLUDE.findall(text):
+            path = ROOT / "common" / name
+            if not path.exists() or path in wanted:
+                continue  # a system header, or seen already
+            wanted.add(path)
+            todo.append(path)
+            source = path.with_suffix(".cpp")
+            if source.exists() and source not in wanted:
+                wanted.add(source)
+                todo.append(source)
+    return sorted(wanted)
+
+
+def lab_makefile(chapter):
+    return f"""# A lab folder exported from the socketserver tutorial (make export).
+#   make          build {chapter}/server and {chapter}/client
+#   make test     the chapter's black-box tests, against the C++ and the Python twin
+#   make test IMPL=cpp   (or IMPL=py) against one of them
+IMPL ?=
+all:
+\t@$(MAKE) --no-print-directory -C {chapter}
+
+test: all
+\t$$(tests/deps.sh --python) -m pytest tests -q -p no:cacheprovider $(if $(IMPL),-k $(IMPL))
+
+clean:
+\t@$(MAKE) --no-print-directory -C {chapter} clean
+\trm -rf .build
+
+.PHONY: all test clean
+"""
+
+
+def lab_readme(chapter, common):
+    listed = "\n".join(f"  - `common/{p.name}`" for p in common)
+    return f"""# Lab: {chapter}
+
+Exported from the socketserver tutorial with `make export`. The chapter's
+own README is `{chapter}/README.md`: read it first.
+
+## Build
+
+    make
+
+needs only GNU make and a C++20 compiler (g++ 12 or clang++ 14). It builds
+`{chapter}/server` and `{chapter}/client`.
+
+## Run
+
+    cd {chapter}
+    ./server &          # prints "listening on 127.0.0.1:20000"
+    ./client hello
+    python3 reference.py server --port 20001   # the Python twin
+
+## Check
+
+    make test           # the black-box tests, C++ and Python twin
+    make test IMPL=cpp  # against your C++ only
+
+The tests start the real programs and talk to them over loopback sockets;
+they need Python 3 and pytest (`apt-get install python3-pytest`).
+
+## What is here
+
+- `{chapter}/`: the chapter's sources, its Python twin, its README.
+- `common/`: the parts of the tutorial's library this chapter uses, and
+  nothing else:
+{listed}
+- `tests/`: the harness (`conftest.py`, `harness.py`), the chapter's tests
+  and the contract every chapter keeps (`test_contract.py`).
+"""
+
+
+def export(chapter_dir, dest):
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        fail(f"{dest} exists and is not empty")
+    sources = sorted(chapter_dir.glob("*.cpp"))
+    common = common_files(sources)
+    tests = [ROOT / "tests" / name for name in HARNESS]
+    test_file = ROOT / "tests" / f"test_{chapter_dir.name}.py"
+    if test_file.exists():
+        tests.append(test_file)
+
+    dest.mkdir(parents=True, exist_ok=True)
+    chapter = dest / chapter_dir.name
+    chapter.mkdir()
+    for path in sorted(chapter_dir.iterdir()):
+        if path.is_file() and (path.suffix in (".cpp", ".hpp", ".py", ".md")
+                               or path.name == "Makefile"):
+            shutil.copy2(path, chapter / path.name)
+    (dest / "common").mkdir()
+    for path in common + [ROOT / "common" / "build.mk", ROOT / "common" / "contract.py"]:
+        shutil.copy2(path, dest / "common" / path.name)
+    shutil.copytree(ROOT / "common" / "probes", dest / "common" / "probes")
+    (dest / "tests").mkdir()
+    for path in tests:
+        shutil.copy2(path, dest / "tests" / path.name)
+    (dest / "Makefile").write_text(lab_makefile(chapter_dir.name))
+    (dest / "LAB.md").write_text(lab_readme(chapter_dir.name, common))
+    (dest / ".gitignore").write_text("/.build/\nserver\nclient\n__pycache__/\n")
+    print(f"exported {chapter_dir.name} to {dest}: {len(common)} common/ files; "
+          f"cd {dest} && make && make test")
+
+
+def main(argv):
+    if len(argv) != 2 or not argv[1]:
+        fail("usage: export_lab.py CHAPTER DEST (make export CHAPTER=04 DEST=../lab4)")
+    export(find_chapter(argv[0]), Path(argv[1]).resolve())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
