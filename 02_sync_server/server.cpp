@@ -4,7 +4,7 @@
 // handle() serves one connection; (2) make a server with an address and the
 // handler class; (3) call serve_forever() or handle_request(); (4) close the
 // server (here: its destructor, the C++ for Python's `with`). The server loop
-// itself is common/server.hpp, read it next to this file.
+// itself is common/base_server.hpp, read it next to this file.
 //
 // Run:      ./server                          echo until the client closes
 //           ./server --handler upper          answer one message in upper case
@@ -12,7 +12,7 @@
 //           ./server --unix /tmp/echo.sock    the same over a Unix socket
 // Observe:  the client's reply; "connection from ..." on stderr; a client that
 //           resets mid-request is logged by handle_error and the next is served.
-// See also: client.cpp, README.md, ../common/server.hpp.
+// See also: client.cpp, README.md, ../common/base_server.hpp.
 
 #include <sys/socket.h>
 
@@ -21,9 +21,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "io.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 

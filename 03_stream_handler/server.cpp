@@ -15,8 +15,8 @@
 
 #include <sys/socket.h>
 
+#include "base_server.hpp"
 #include "cli.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 #include "stream_handler.hpp"

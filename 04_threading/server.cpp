@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "io.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 #include "stream_handler.hpp"

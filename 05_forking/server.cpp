@@ -26,11 +26,11 @@
 #include <set>
 #include <string>
 
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
 #include "portable.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 #include "stream_handler.hpp"

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "address.hpp"
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "portable.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 #include "stream_handler.hpp"

@@ -12,7 +12,7 @@
 // Observe:  "SO_RCVBUF = 131072"; a client silent for 5 s is closed by
 //           SO_RCVTIMEO; restart at once after a server-side close: works
 //           here, fails with --no-reuse-address (TIME_WAIT, see README).
-// See also: client.cpp, README.md, ../common/server.hpp (server_bind).
+// See also: client.cpp, README.md, ../common/base_server.hpp (server_bind).
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,10 +23,10 @@
 #include <cstdio>
 #include <string>
 
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 #include "stop.hpp"
 

@@ -231,7 +231,7 @@ class OneLineErrors:
         # socketserver's _handle_request_noblock() swallows an OSError from
         # accept() and returns; the listener is still readable, so the loop
         # spins at a full core. Out of descriptors (or memory), back off and
-        # log at most once a second, as common/server.cpp does.
+        # log at most once a second, as common/base_server.cpp does.
         try:
             return super().get_request()
         except OSError as e:

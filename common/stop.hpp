@@ -31,7 +31,7 @@
 //   handler:  net::ShutDownOnStop tracked(fd);       // BaseServer does this
 //   loops:    poll({fd, net::stop_fd()}) ... if (net::stop_requested()) break;
 //
-// See also: io.hpp, server.hpp (serve_forever), 05_forking/server.cpp.
+// See also: io.hpp, base_server.hpp (serve_forever), 05_forking/server.cpp.
 #pragma once
 
 #include <cstdint>

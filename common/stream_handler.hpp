@@ -22,9 +22,9 @@
 #include <optional>
 #include <string_view>
 
+#include "base_server.hpp"
 #include "cli.hpp"
 #include "line_reader.hpp"
-#include "server.hpp"
 
 namespace net {
 

@@ -13,7 +13,7 @@
 // a datagram), a virtual process_request(Request, const Endpoint&), and
 // handle_one(Request, const Endpoint&) (handle it, report errors).
 //
-// See also: 04_threading/README.md, server.hpp.
+// See also: 04_threading/README.md, base_server.hpp.
 #pragma once
 
 #include <list>

@@ -37,7 +37,7 @@ def test_an_export_holds_the_chapter_and_only_the_common_files_it_needs(tmp_path
     assert result.returncode == 0, result.stderr
     common = {p.name for p in (dest / "common").iterdir()}
     assert "threading_mixin.hpp" not in common  # 05 forks: no thread mix-in
-    assert {"server.hpp", "server.cpp", "stop.hpp", "build.mk", "contract.py"} <= common
+    assert {"base_server.hpp", "base_server.cpp", "stop.hpp", "build.mk", "contract.py"} <= common
     assert (dest / "05_forking" / "server.cpp").exists()
     assert (dest / "tests" / "test_05_forking.py").exists()
     assert not (dest / "tests" / "test_04_threading.py").exists()
@@ -55,3 +55,12 @@ def test_an_export_refuses_a_missing_chapter_or_a_folder_in_use(tmp_path):
     result = subprocess.run(EXPORT + ["99", str(tmp_path / "new")], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith("error: no chapter '99'")
     assert not (tmp_path / "new").exists()
+
+
+def test_no_common_file_shares_a_name_with_a_chapter_file():
+    # So a lab can also be copied flat into one folder without one file
+    # overwriting another (common/server.cpp once did: now base_server.cpp).
+    common = {p.name for p in (ROOT / "common").iterdir() if p.is_file()}
+    for chapter in CHAPTERS:
+        clashes = common & {p.name for p in (ROOT / chapter).iterdir() if p.is_file()}
+        assert not clashes, (chapter, clashes)

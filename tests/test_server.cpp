@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base_server.hpp"
 #include "io.hpp"
-#include "server.hpp"
 #include "socket.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// common/server.hpp — Python's socketserver shape in C++.
+// common/base_server.hpp — Python's socketserver shape in C++.
 //
 // Teaches (chapter 02): a server is two objects. The *server* owns the
 // listening socket and decides when and where a request is handled; the

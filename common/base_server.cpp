@@ -1,5 +1,5 @@
-// common/server.cpp — see server.hpp.
-#include "server.hpp"
+// common/base_server.cpp — see base_server.hpp.
+#include "base_server.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
