@@ -63,9 +63,9 @@ fuzz:
 	@$(MAKE) --no-print-directory -C tests/fuzz run SECONDS=$(FUZZ_SECONDS)
 
 # One chapter as a lab folder that builds, runs and grades itself:
-#   make export CHAPTER=04 DEST=../lab4    (tests/export_lab.py says what is in it)
+#   make export CHAPTER=04 DEST=../lab4 [STARTER=1]   (tests/export_lab.py says what is in it)
 export:
-	@python3 tests/export_lab.py "$(CHAPTER)" "$(DEST)"
+	@python3 tests/export_lab.py $(if $(STARTER),--starter) "$(CHAPTER)" "$(DEST)"
 
 # .build goes last: the sub-makes' build.mk writes .build/variant again.
 clean:

@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
     }
     net::announce_listening(listener);
 
+    // lab: write the accept loop
     while (net::wait_readable(listener) == net::IoStatus::ok) {
       net::Endpoint client;  // accept() fills in who connected
       client.length = sizeof client.storage;
@@ -153,6 +154,7 @@ int main(int argc, char** argv) {
       ::close(conn);
       net::log_line("closed " + peer + " (" + std::to_string(short_sends) + " short sends)");
     }
+    // lab: end
 
     ::close(listener);
     return 0;

@@ -35,6 +35,7 @@ class EchoHandler : public net::RequestHandler {
   using RequestHandler::RequestHandler;
 
   void handle() override {
+    // lab: write the echo handler's loop
     net::log_line("connection from " + net::to_string(client_address));
     char buffer[8192];
     for (;;) {
@@ -45,6 +46,7 @@ class EchoHandler : public net::RequestHandler {
       if (sent == net::IoStatus::stopped) return;
       if (sent != net::IoStatus::ok) fail(sent);
     }
+    // lab: end
   }
 
  private:

@@ -67,6 +67,7 @@ class ForkingMixIn : public Server {
 
  protected:
   void process_request(net::UniqueFd request, const net::Endpoint& client_address) override {
+    // lab: fork a child for the connection
     // Full: wait for a child to exit. The client waits, connected, meanwhile.
     while (children_.size() >= max_children) {
       if (net::wait_readable(g_child_pipe[0]) != net::IoStatus::ok) return;  // stop: drop it
@@ -79,6 +80,7 @@ class ForkingMixIn : public Server {
     if (pid == 0) serve_in_child(std::move(request), client_address);  // never returns
     if (pid == -1) net::throw_error("fork", net::to_string(client_address));
     children_.insert(pid);
+    // lab: end
     // The parent's copy of `request` closes as this returns; the client stays
     // connected to the child, which holds the other copy.
   }
@@ -113,11 +115,13 @@ class ForkingMixIn : public Server {
   // started in this process (a wrapper's, or any child when we are PID 1 in
   // a container), and lose its exit status.
   void collect_children() {
+    // lab: reap the children that have exited
     char drain[64];
     while (::read(g_child_pipe[0], drain, sizeof drain) > 0) {}
     for (auto it = children_.begin(); it != children_.end();) {
       it = ::waitpid(*it, nullptr, WNOHANG) == *it ? children_.erase(it) : std::next(it);
     }
+    // lab: end
   }
 
   // On close: SIGTERM every child (its handler shuts its connection down, the

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
         ::close(fd);
       }
     });
+    // lab: start the pool of workers, announce, join them
     auto work = [&server] {
       while (!net::stop_requested()) server.handle_request_noblock();
     };
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
     // SIGINT/SIGTERM: the listener is shut down (every accept() returns) and
     // so is every connection being served (every handler returns).
     for (std::thread& worker : pool) worker.join();
+    // lab: end
     return 0;
   });
 }

@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
     const int fd = server.fileno();
 
     // 2. Options, while the socket is not bound yet.
+    // lab: set the options, before bind
     net::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, o.no_reuse_address ? 0 : 1, "SO_REUSEADDR");
     if (o.nodelay) net::set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
     if (o.keepalive) net::set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
       const auto ms = std::chrono::milliseconds(static_cast<long>(o.timeout_seconds * 1000));
       net::set_timeout_option(fd, SO_RCVTIMEO, ms, "SO_RCVTIMEO");
     }
+    // lab: end
 
     // 3. Bind and listen: Python's server_bind(), server_activate().
     server.server_bind();

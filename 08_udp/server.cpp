@@ -54,12 +54,14 @@ class EchoDatagramHandler {
   // thread per reply. A reply that cannot go now is dropped, as a network
   // drops a datagram.
   bool finish() {
+    // lab: send the answer with sendto
     if (::sendto(request_.socket, wfile_.data(), wfile_.size(), MSG_DONTWAIT,
                  client_address_.addr(), client_address_.length) != -1) {
       return true;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
     net::throw_error("sendto", net::to_string(client_address_));
+    // lab: end
   }
 
  private:
@@ -122,6 +124,7 @@ class UDPServer {
   // get_request(): one blocking recvfrom. MSG_TRUNC makes it return the
   // datagram's real length even when the buffer was smaller, so we can tell.
   void handle_request() {
+    // lab: receive a datagram with recvfrom
     std::string packet(max_packet_size, '\0');
     net::Endpoint client_address;
     client_address.length = sizeof client_address.storage;
@@ -147,6 +150,7 @@ class UDPServer {
     packet.resize(static_cast<std::size_t>(n));  // 0 is a datagram too: an empty one
     if (verbose) net::log_line("datagram from " + from + ": " + std::to_string(n) + " bytes");
     process_request({std::move(packet), fileno()}, client_address);
+    // lab: end
   }
 
   // Logs the first dropped reply at once, then at most one line a second

@@ -51,7 +51,7 @@ $(shell mkdir -p $(BUILD) && [ -f $(FEATURES_FILE) ] || { \
     $(CXX) -std=c++20 -fsyntax-only $$probe 2>/dev/null && \
       basename $$probe .cpp | tr a-z A-Z | sed 's/^/-DNET_HAVE_/'; \
   done > $(FEATURES_FILE).tmp; mv $(FEATURES_FILE).tmp $(FEATURES_FILE); })
-CXXFLAGS += $(shell cat $(FEATURES_FILE))
+CXXFLAGS += $(shell cat $(FEATURES_FILE)) $(LAB_CXXFLAGS)
 
 # One file holding the variant last linked; rewritten only when it changes,
 # so binaries depending on it relink exactly when SANITIZE changes.
@@ -106,7 +106,7 @@ clean:
 # in ($(PWD)), so `make -C 04_threading export DEST=../lab4` means what the
 # shell means by ../lab4.
 export:
-	@python3 $(ROOT)/tests/export_lab.py $(CHAPTER) "$(if $(filter /%,$(DEST)),$(DEST),$(or $(PWD),$(CURDIR))/$(DEST))"
+	@python3 $(ROOT)/tests/export_lab.py $(if $(STARTER),--starter) $(CHAPTER) "$(if $(filter /%,$(DEST)),$(DEST),$(or $(PWD),$(CURDIR))/$(DEST))"
 
 -include $(CHAPTER_OBJ:.o=.d)
 .PHONY: all clean export

@@ -36,6 +36,7 @@ void StreamRequestHandler::setup() {
 }
 
 void LineEchoHandler::handle() {
+  // lab 03: write the line echo: read_line, then write
   std::string line, replies;
   for (;;) {
     switch (rfile->read_line(line)) {
@@ -68,6 +69,7 @@ void LineEchoHandler::handle() {
         throw std::runtime_error("connection reset by peer");
     }
   }
+  // lab: end
 }
 
 void add_stream_options(Cli& cli, StreamOptions& options) {

@@ -37,6 +37,7 @@ class ThreadingMixIn : public Server {
 
  protected:
   void process_request(typename Server::Request request, const Endpoint& client_address) override {
+    // lab 04: hand each request to a new thread
     join_finished();
     std::lock_guard lock(mutex_);
     const auto worker = workers_.emplace(workers_.end());
@@ -52,6 +53,7 @@ class ThreadingMixIn : public Server {
       workers_.erase(worker);  // no thread (e.g. EAGAIN): the request is dropped
       throw;                   // and handle_error logs why
     }
+    // lab: end
   }
 
  private:

@@ -16,6 +16,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -362,14 +363,18 @@ srv = server.socket
         wait_for(lambda: waiting_in("poll") == 8, 5, "8 pool threads waiting in poll()")
         # Whether a woken thread re-checks the listener before the winner's
         # accept() empties it is a race, usually lost by one thread of eight
-        # on two cores; so connect until one is caught blocked (bounded).
-        for _ in range(200):
+        # on two cores; so connect until one is caught blocked, for 15 s at
+        # most (usually within 200 connections; a busy machine needs more:
+        # CI once ran out of a bound of 200).
+        deadline, tries = time.monotonic() + 15, 0
+        while time.monotonic() < deadline:
+            tries += 1
             with connect(server) as sock:
                 sock.sendall(b"hi")
                 assert recv_exactly(sock, 2) == b"hi"
             if waiting_in("accept") >= 1:
                 break
-        assert waiting_in("accept") >= 1, "no pool thread blocked in accept() in 200 tries"
+        assert waiting_in("accept") >= 1, f"no pool thread blocked in accept() in {tries} tries"
     finally:
         server.stop(signal.SIGKILL)
 
