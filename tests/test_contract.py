@@ -300,12 +300,14 @@ def test_a_unix_path_too_long_is_refused_with_the_reason(chapter, impl, tmp_path
 
 # What CPython itself prints for a SIGINT before the script's first line has
 # put the default action back: while the interpreter is still starting (it
-# installs its SIGINT handler before it imports `site` and opens
-# sys.stdout), at "line 0" before the first statement, or in that line
-# itself (`import _signal` / `_signal.signal(...)`). No line of a script
+# installs its SIGINT handler before it imports `site`, opens sys.stdout
+# and sets up __main__'s loader), at "line 0" before the first statement,
+# or in that line itself (`import _signal` / `_signal.signal(...)`). No line of a script
 # runs earlier, so no script can prevent it (README, "The contract").
 INTERPRETER_START = re.compile(
     r"\AFatal Python error: init_"  # still starting: importing site, opening sys.stdout
+    r"|\A\S*: failed to set __main__\.__loader__\n"  # or giving the script its loader
+    r"|\AKeyboardInterrupt\n\Z"  # (printed bare, before there is a traceback to print)
     r"|\ATraceback \(most recent call last\):\n"  # or the script's very first line
     r"  File \"[^\"]*reference\.py\", line \d+, in <module>\n(    .*_signal.*\n)?KeyboardInterrupt\n\Z")
 
