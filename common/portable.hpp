@@ -2,8 +2,9 @@
 //
 // Teaches: what is POSIX and what is not. accept4(), pipe2(), SOCK_CLOEXEC
 // and SOCK_NONBLOCK in socket(), and send()'s MSG_NOSIGNAL are Linux (and
-// BSD) extensions; macOS has none of them. Each saves a system call, and
-// the first three set close-on-exec *in the same call* that makes the
+// BSD) extensions; macOS lacks the first three, older SDKs the last too.
+// Each saves a system call, and the first three set close-on-exec *in the
+// same call* that makes the
 // descriptor, so a fork()+exec() in another thread can never inherit it in
 // between (with socket() then fcntl(), it can). Where a probe in the build
 // (common/probes/, common/build.mk) finds the extension, NET_HAVE_* is

@@ -1,4 +1,4 @@
 // Probe (common/build.mk): does send() take MSG_NOSIGNAL? Linux, the BSDs;
-// macOS has SO_NOSIGPIPE instead.
+// older macOS SDKs have only SO_NOSIGPIPE, newer ones may define it.
 #include <sys/socket.h>
 int main() { return MSG_NOSIGNAL; }
