@@ -308,6 +308,7 @@ INTERPRETER_START = re.compile(
     r"\AFatal Python error: init_"  # still starting: importing site, opening sys.stdout
     r"|\A\S*: failed to set __main__\.__loader__\n"  # or giving the script its loader
     r"|\AKeyboardInterrupt\n\Z"  # (printed bare, before there is a traceback to print)
+    r"|\AFailed checking if argv\[0\] is an import path entry\n"  # reported, start-up goes on
     r"|\ATraceback \(most recent call last\):\n"  # or the script's very first line
     r"  File \"[^\"]*reference\.py\", line \d+, in <module>\n(    .*_signal.*\n)?KeyboardInterrupt\n\Z")
 
@@ -329,7 +330,17 @@ def test_a_signal_during_start_up_prints_no_traceback(chapter, impl, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         try:
-            out, err = proc.communicate(timeout=10)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                # Still running: acceptable only where CPython's start-up took
+                # the SIGINT, reported it and went on (the signal is then
+                # spent); a SIGTERM must still stop it with 0.
+                proc.send_signal(signal.SIGTERM)
+                out, err = proc.communicate(timeout=10)
+                assert impl == "py" and INTERPRETER_START.search(err), (delay, err)
+                assert proc.returncode == 0, (delay, proc.returncode, err)
+                continue
         finally:
             if proc.poll() is None:  # never leave it running, even when failing
                 proc.kill()
