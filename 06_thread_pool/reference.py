@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """06_thread_pool/reference.py -- the notes' pre-started pool, made to work.
 
-Run:  python3 reference.py server [--workers N]
+Run:  python3 reference.py server [--workers N] [--accept poll|block|lock|main]
       python3 reference.py client one two
 The same contract as ./server and ./client, so tests/ runs against both.
 Fixed from the notes: the handler is a class (the notes wrote `def`), the
 server variable is one name (the notes bind `sevrer` and use `server`), the
 echo answers each message (the notes' loop only reads), and the pool can stop:
 serve_forever() cannot be shut down from several threads at once (the first
-to stop resets the flag the others wait on), so each worker loops on
-handle_request() with a short timeout until told to stop.
+to stop resets the flag the others wait on), so each worker loops on its own
+until told to stop. --accept picks how the workers share the listener, as
+in the C++ (accept_strategies.hpp).
 """
 import _signal  # the C module under `signal`: built in, imported in no time
 
@@ -17,7 +18,10 @@ import _signal  # the C module under `signal`: built in, imported in no time
 # contract.run() takes over, not a KeyboardInterrupt traceback from an import.
 _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
 
+import contextlib
 import os
+import queue
+import socket
 import socketserver
 import sys
 import threading
@@ -28,20 +32,109 @@ import contract  # noqa: E402
 
 class PoolServer(contract.TrackConnections, socketserver.TCPServer):
     request_queue_size = 128  # the flood waits in the backlog
-    timeout = 0.2             # how often an idle worker looks at `stopping`
+    timeout = 0.2             # poll: how often an idle worker looks at `stopping`
 
-    def server_activate(self):
-        super().server_activate()
-        # Several workers wait on one listener: the losers of each accept()
-        # must give up after a while (socket.timeout), not sleep inside
-        # accept() for ever. (Not setblocking(False): handle_request() takes
-        # the socket's timeout, 0.0, as its own and would spin.)
-        self.socket.settimeout(self.timeout)
+    def serve_accepted(self, request, client_address):
+        """The second half of _handle_request_noblock(), for a strategy that
+        accepts in one place and serves in another."""
+        if not self.verify_request(request, client_address):
+            self.shutdown_request(request)
+            return
+        try:
+            self.process_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+            self.shutdown_request(request)
+
+    def wake_blocked_accepts(self, waiters):
+        """Ends every accept() blocked on the listener (a stop): shutdown()
+        on Linux; where that fails (macOS, the BSDs), one connection each."""
+        try:
+            self.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            for _ in range(waiters):
+                with contextlib.suppress(OSError):
+                    socket.create_connection(self.server_address[:2], timeout=0.1).close()
 
 
-def worker(server, stopping):
-    while not stopping.is_set():
-        server.handle_request()
+# The four ways the workers share one listener (the C++: accept_strategies.hpp).
+# Each returns (what a worker runs, what the main thread runs).
+
+def accept_poll(server, stopping, workers):
+    """Every worker polls the listener (handle_request, 0.2 s at a time),
+    then accepts: a connection wakes them all."""
+    # The losers of each accept() must give up after a while, not sleep
+    # inside accept() for ever. (Not setblocking(False): handle_request()
+    # takes the socket's timeout, 0.0, as its own and would spin.)
+    server.socket.settimeout(server.timeout)
+
+    def work():
+        while not stopping.is_set():
+            server.handle_request()
+    return work, wait_for_a_signal
+
+
+def accept_block(server, stopping, workers):
+    """Every worker blocks in accept(); the kernel wakes one."""
+    def work():
+        while not stopping.is_set():
+            server._handle_request_noblock()  # its accept() blocks: the socket does
+    return work, wait_for_a_signal
+
+
+def accept_lock(server, stopping, workers):
+    """One worker at a time in accept(), the others wait for the lock."""
+    accept_lock = threading.Lock()
+
+    def work():
+        while not stopping.is_set():
+            with accept_lock:
+                try:
+                    request, client_address = server.get_request()
+                except OSError:
+                    continue  # the listener was shut down (a stop), or the client left
+            server.serve_accepted(request, client_address)
+    return work, wait_for_a_signal
+
+
+def accept_main(server, stopping, workers):
+    """The main thread accepts (serve_forever) and queues each connection;
+    at most `workers` wait in the queue, then the main thread waits too."""
+    waiting = queue.Queue(maxsize=workers)
+    server.process_request = lambda request, client_address: waiting.put((request, client_address))
+
+    def work():
+        while True:
+            item = waiting.get()
+            if item is None:
+                return
+            request, client_address = item
+            try:
+                server.finish_request(request, client_address)
+            except Exception:
+                server.handle_error(request, client_address)
+            finally:
+                server.shutdown_request(request)
+
+    def main_thread():
+        try:
+            server.serve_forever()  # until Stop
+        finally:
+            stopping.set()
+            server.shutdown_connections()
+            while not waiting.empty():  # queued, never served: closed
+                server.shutdown_request(waiting.get_nowait()[0])
+            for _ in range(workers):
+                waiting.put(None)
+    return work, main_thread
+
+
+def wait_for_a_signal():
+    while True:
+        threading.Event().wait(3600)  # the main thread only waits for a signal
+
+
+STRATEGIES = {"poll": accept_poll, "block": accept_block, "lock": accept_lock, "main": accept_main}
 
 
 def server(argv):
@@ -49,20 +142,23 @@ def server(argv):
     contract.add_stream_options(p)
     p.add_argument("--workers", metavar="N", type=contract.number(int, 1, 1024), default=16,
                    help="threads in the pool (default 16)")
+    p.add_argument("--accept", metavar="STRATEGY", choices=list(STRATEGIES), default="block",
+                   help="how the workers share the listener: poll, block (default), lock or main")
     args = p.parse_args(argv)
     stopping = threading.Event()
     # An idle worker's handle_request() timing out is routine, not news.
     with contract.make_server(PoolServer, args, contract.line_handler(args),
                               handle_timeout=lambda self: None) as server:
-        pool = [threading.Thread(target=worker, args=(server, stopping)) for _ in range(args.workers)]
+        work, main_thread = STRATEGIES[args.accept](server, stopping, args.workers)
+        pool = [threading.Thread(target=work) for _ in range(args.workers)]
         try:
             for thread in pool:
                 thread.start()
             contract.announce(server.socket)  # ready: the whole pool is waiting
-            while True:
-                threading.Event().wait(3600)  # the main thread only waits for a signal
+            main_thread()
         finally:
             stopping.set()
+            server.wake_blocked_accepts(args.workers)
             server.shutdown_connections()
             for thread in pool:
                 if thread.is_alive():

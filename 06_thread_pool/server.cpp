@@ -7,25 +7,26 @@
 // served at once; the others wait in the listen backlog, served in turn. The
 // thread count never changes.
 //
-// Run:      ./server --workers 2
+// How the N threads share the one listener (who calls accept(), how the
+// others wait) is the pool's one design choice: --accept picks one of four,
+// each a short function in accept_strategies.hpp.
+//
+// Run:      ./server --workers 2 [--accept poll|block|lock|main]
 // Observe:  two clients connected and idle (./client with no arguments, in two
 //           terminals) take both workers; a third ./client hello waits until
 //           one of them leaves. `ls /proc/$(pgrep -n server)/task | wc -l`
 //           stays at workers + 2 (main, the stop thread) whatever the load.
-// See also: client.cpp, README.md, ../common/stop.hpp (OnStop).
+// See also: accept_strategies.hpp, client.cpp, README.md, ../common/stop.hpp.
 
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include <map>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include "accept_strategies.hpp"
 #include "address.hpp"
 #include "base_server.hpp"
 #include "cli.hpp"
-#include "portable.hpp"
-#include "socket.hpp"
 #include "stop.hpp"
 #include "stream_handler.hpp"
 
@@ -36,15 +37,29 @@ namespace {
 // (or, on Linux, having its SYNs dropped and retried a second later).
 constexpr int backlog = 128;
 
+// --accept NAME -> the strategy (accept_strategies.hpp: one function each).
+const std::map<std::string, void (*)(net::BaseServer&, int)> strategies = {
+    {"poll", pool::accept_poll},
+    {"block", pool::accept_block},
+    {"lock", pool::accept_lock},
+    {"main", pool::accept_main},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   net::Cli cli("server", "Line echo server run by a fixed pool of worker threads.");
   net::StreamOptions options;
   int workers = 16;  // the notes' NWORKERS
+  std::string accept = "block";
   net::add_stream_options(cli, options);
   cli.option("--workers", workers, "N", "threads in the pool (default 16)", 1, 1024);
+  cli.option("--accept", accept, "STRATEGY",
+             "how the workers share the listener: poll, block (default), lock or main");
   return net::run_main(cli, argc, argv, [&] {
+    if (strategies.count(accept) == 0) {
+      throw net::UsageError("--accept must be poll, block, lock or main, not '" + accept + "'");
+    }
     net::install_stop_handlers();
 
     const net::Endpoint address = net::resolve(cli.host, cli.port, SOCK_STREAM, true).front();
@@ -56,44 +71,11 @@ int main(int argc, char** argv) {
     server.server_activate();
 
     // Python: for n in range(NWORKERS): Thread(target=serv.serve_forever).start()
-    // Here each worker blocks in accept() itself, on a *blocking* listener:
-    // Linux then wakes one waiting worker per connection. (serve_forever
-    // would poll() first, and a poll() wakes every idle worker: the
-    // thundering herd, README.) handle_request_noblock keeps Python's name;
-    // its accept() waits here because the listener blocks.
-    net::set_blocking(server.fileno(), true);
-    // To stop, shut the listener down: on Linux every accept() blocked on it
-    // fails at once (EINVAL). Elsewhere shutdown() of a listener fails
-    // (ENOTCONN) and wakes nobody, so we connect to ourselves once per
-    // worker instead: each such connection wakes one accept().
-    const net::OnStop wake([&server, workers] {
-      if (::shutdown(server.fileno(), SHUT_RDWR) == 0) return;
-      const net::Endpoint self = net::reachable_endpoint(server.fileno());
-      for (int i = 0; i < workers; ++i) {
-        const int fd = net::socket_cloexec(self.family(), SOCK_STREAM, /*nonblocking=*/true);
-        if (fd == -1) break;
-        ::connect(fd, self.addr(), self.length);  // queued in the backlog, even unfinished
-        ::close(fd);
-      }
-    });
-    // lab: start the pool of workers, announce, join them
-    auto work = [&server] {
-      while (!net::stop_requested()) server.handle_request_noblock();
-    };
-    std::vector<std::thread> pool;
-    try {
-      for (int i = 0; i < workers; ++i) pool.emplace_back(work);
-    } catch (...) {  // no more threads to be had: stop the ones we started
-      net::request_stop();
-      for (std::thread& worker : pool) worker.join();
-      throw;
-    }
-    net::announce_listening(server.fileno());  // ready: the whole pool is waiting
-
-    // SIGINT/SIGTERM: the listener is shut down (every accept() returns) and
-    // so is every connection being served (every handler returns).
-    for (std::thread& worker : pool) worker.join();
-    // lab: end
-    return 0;
+    // Here the strategy starts the workers, prints the ready line and returns
+    // once SIGINT/SIGTERM has ended them all: every blocked accept() and
+    // every connection being served is woken (stop.hpp), each worker's loop
+    // ends, and the joins complete.
+    strategies.at(accept)(server, workers);
+    return 0;  // ~BaseServer closes the listener
   });
 }

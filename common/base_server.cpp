@@ -104,36 +104,44 @@ bool BaseServer::handle_request() {
 }
 
 bool BaseServer::handle_request_noblock() {
-  Endpoint client_address;
-  client_address.length = sizeof client_address.storage;
-  // get_request(): accept4 without SOCK_NONBLOCK (or accept and fcntl:
-  // portable.hpp), so the connection is a plain blocking socket whatever
-  // the listener is.
-  UniqueFd request{accept_cloexec(fileno(), client_address.addr(), &client_address.length)};
-  if (!request) {
-    if (stop_requested()) return false;  // chapter 06: the listener was shut down to stop
-    // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
-    // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
-    // must not end the server, nor make it spin: back off.
-    const int error = errno;
-    if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
-      return false;
-    }
-    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-      back_off_from_accept(error);
-      return false;
-    }
-    log_line(std::string("error: accept: ") + std::generic_category().message(error));
-    return false;
+  std::optional<Accepted> accepted = get_request();
+  if (!accepted) return false;
+  verify_and_process(std::move(*accepted));
+  return true;
+}
+
+std::optional<Accepted> BaseServer::get_request() {
+  Accepted accepted;
+  accepted.client_address.length = sizeof accepted.client_address.storage;
+  // accept4 without SOCK_NONBLOCK (or accept and fcntl: portable.hpp), so
+  // the connection is a plain blocking socket whatever the listener is.
+  accepted.request.reset(
+      accept_cloexec(fileno(), accepted.client_address.addr(), &accepted.client_address.length));
+  if (accepted.request) return accepted;
+  if (stop_requested()) return std::nullopt;  // chapters 05, 06: the listener was shut down
+  // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
+  // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
+  // must not end the server, nor make it spin: back off.
+  const int error = errno;
+  if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
+    return std::nullopt;
   }
-  if (verify_request(request, client_address)) {
-    try {
-      process_request(std::move(request), client_address);
-    } catch (...) {
-      handle_error(client_address, std::current_exception());
-    }
+  if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+    back_off_from_accept(error);
+    return std::nullopt;
   }
-  return true;  // a request that fails verify_request is closed here
+  log_line(std::string("error: accept: ") + std::generic_category().message(error));
+  return std::nullopt;
+}
+
+void BaseServer::verify_and_process(Accepted accepted) {
+  // A request that fails verify_request is closed here.
+  if (!verify_request(accepted.request, accepted.client_address)) return;
+  try {
+    process_request(std::move(accepted.request), accepted.client_address);
+  } catch (...) {
+    handle_error(accepted.client_address, std::current_exception());
+  }
 }
 
 bool BaseServer::verify_request(const UniqueFd&, const Endpoint&) {

@@ -59,6 +59,12 @@ class RequestHandler {
 using HandlerFactory =
     std::function<std::unique_ptr<RequestHandler>(UniqueFd, const Endpoint&, BaseServer&)>;
 
+// What get_request() returns: Python's (request, client_address) pair.
+struct Accepted {
+  UniqueFd request;
+  Endpoint client_address;
+};
+
 // handler_class<EchoHandler>() is the C++ for passing the class EchoHandler.
 template <typename Handler>
 HandlerFactory handler_class() {
@@ -99,6 +105,14 @@ class BaseServer {
   // process it; false if there was none. On a listener made blocking, the
   // accept() waits: chapter 06's workers call it in a loop.
   bool handle_request_noblock();
+  // Its two halves, for a caller that accepts in one place and serves in
+  // another (chapter 06's strategies: accept under a lock, or in the main
+  // thread). get_request(): accept one connection, or nothing (another
+  // thread took it, the client left, a stop, out of descriptors: backed
+  // off). verify_and_process(): verify_request, then process_request, its
+  // errors logged by handle_error; the connection closes when it returns.
+  std::optional<Accepted> get_request();
+  void verify_and_process(Accepted accepted);
 
   int fileno() const noexcept { return socket_.get(); }
   const Endpoint& server_address() const noexcept { return server_address_; }

@@ -51,7 +51,7 @@ $(shell mkdir -p $(BUILD) && [ -f $(FEATURES_FILE) ] || { \
     $(CXX) -std=c++20 -fsyntax-only $$probe 2>/dev/null && \
       basename $$probe .cpp | tr a-z A-Z | sed 's/^/-DNET_HAVE_/'; \
   done > $(FEATURES_FILE).tmp; mv $(FEATURES_FILE).tmp $(FEATURES_FILE); })
-CXXFLAGS += $(shell cat $(FEATURES_FILE)) $(LAB_CXXFLAGS)
+CXXFLAGS += $(shell cat $(FEATURES_FILE)) $(LAB_CXXFLAGS) $(if $(PORTABLE),-DNET_PORTABLE)
 
 # One file holding the variant last linked; rewritten only when it changes,
 # so binaries depending on it relink exactly when SANITIZE changes.

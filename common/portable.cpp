@@ -45,6 +45,19 @@ int socket_cloexec(int family, int type, bool nonblocking) {
 #endif
 }
 
+int socketpair_cloexec(int family, int type, int fds[2]) {
+#ifdef NET_HAVE_SOCK_CLOEXEC
+  return ::socketpair(family, type | SOCK_CLOEXEC, 0, fds);
+#else
+  if (::socketpair(family, type, 0, fds) == -1) return -1;
+  if (!set_cloexec(fds[0]) || !set_cloexec(fds[1])) {
+    fail_and_close(fds[1]);
+    return fail_and_close(fds[0]);
+  }
+  return 0;
+#endif
+}
+
 int accept_cloexec(int listener, sockaddr* address, socklen_t* length) {
 #ifdef NET_HAVE_ACCEPT4
   return ::accept4(listener, address, length, SOCK_CLOEXEC);

@@ -27,6 +27,11 @@ namespace net {
 // Returns the descriptor, or -1 with errno set, like socket().
 int socket_cloexec(int family, int type, bool nonblocking = false);
 
+// socketpair(family, type) with close-on-exec set on both ends (chapter
+// 05's descriptor passing): SOCK_CLOEXEC in the type, or socketpair() then
+// fcntl() on each end. -1 with errno, like socketpair().
+int socketpair_cloexec(int family, int type, int fds[2]);
+
 // accept() whose new descriptor is close-on-exec (and blocking): accept4(...,
 // SOCK_CLOEXEC), or accept() then fcntl(). -1 with errno, like accept().
 int accept_cloexec(int listener, sockaddr* address, socklen_t* length);

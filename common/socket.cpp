@@ -59,6 +59,24 @@ void set_blocking(int fd, bool blocking) {
   }
 }
 
+void wake_blocked_accepts(int listener, int waiters) {
+  // PORTABLE=1 builds take the macOS/BSD path on Linux too, so it is tested.
+#ifndef NET_PORTABLE
+  if (::shutdown(listener, SHUT_RDWR) == 0) return;
+#endif
+  try {
+    const Endpoint self = reachable_endpoint(listener);
+    for (int i = 0; i < waiters; ++i) {
+      const int fd = socket_cloexec(self.family(), SOCK_STREAM, /*nonblocking=*/true);
+      if (fd == -1) return;
+      ::connect(fd, self.addr(), self.length);  // queued in the backlog, even unfinished
+      ::close(fd);
+    }
+  } catch (const std::exception&) {
+    // No address to connect to: the waiters stay until their next client.
+  }
+}
+
 void set_int_option(int fd, int level, int name, int value, const char* label) {
   if (::setsockopt(fd, level, name, &value, sizeof value) == -1) throw_error("setsockopt", label);
 }

@@ -41,6 +41,14 @@ UniqueFd connect_to(const Endpoint& endpoint, int type = SOCK_STREAM);
 // Clears or sets O_NONBLOCK with fcntl (Python's sock.setblocking(flag)).
 void set_blocking(int fd, bool blocking);
 
+// Ends every accept() blocked on `listener`, in any thread or process that
+// shares it, for a stop: on Linux shutdown() of a listening socket makes
+// each of them fail at once (EINVAL), and every later accept() too. Where
+// that fails (ENOTCONN: macOS, the BSDs) it connects to the listener
+// `waiters` times instead; each connection wakes one accept(), whose
+// caller must then see the stop. Chapters 05 and 06 (pools).
+void wake_blocked_accepts(int listener, int waiters);
+
 // setsockopt / getsockopt for int-valued options; `label` names the option
 // in an error ("setsockopt SO_REUSEADDR: ...").
 void set_int_option(int fd, int level, int name, int value, const char* label);

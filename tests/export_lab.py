@@ -186,7 +186,7 @@ they need Python 3 and pytest (`apt-get install python3-pytest`).
 def export(chapter_dir, dest, starter=False):
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         fail(f"{dest} exists and is not empty")
-    sources = sorted(chapter_dir.glob("*.cpp"))
+    sources = sorted(chapter_dir.glob("*.[ch]pp"))  # its own headers' includes count too
     common = common_files(sources)
     tests = [ROOT / "tests" / name for name in HARNESS]
     test_file = ROOT / "tests" / f"test_{chapter_dir.name}.py"
@@ -209,7 +209,7 @@ def export(chapter_dir, dest, starter=False):
         shutil.copy2(path, dest / "tests" / path.name)
     stubs = []
     if starter:
-        for path in sorted(chapter.glob("*.cpp")) + sorted((dest / "common").glob("*.[ch]pp")):
+        for path in sorted(chapter.glob("*.[ch]pp")) + sorted((dest / "common").glob("*.[ch]pp")):
             stubs += stub_regions(path, chapter_dir.name[:2])
         if not stubs:
             fail(f"{chapter_dir.name} marks no lab region (// lab: ...)")

@@ -17,10 +17,11 @@ EXPORT = [sys.executable, str(ROOT / "tests" / "export_lab.py")]
 
 
 def included(chapter):
+    """The common/ headers the chapter's own sources and headers include."""
     names = set()
-    for source in (ROOT / chapter).glob("*.cpp"):
+    for source in (ROOT / chapter).glob("*.[ch]pp"):
         names |= set(re.findall(r'#include "([^"]+)"', source.read_text()))
-    return names
+    return {name for name in names if (ROOT / "common" / name).exists()}
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
