@@ -190,7 +190,7 @@ class PreforkServer : public net::BaseServer {
   // The child's life: connections until a stop, one at a time.
   void serve_in_child(int channel) {
     for (Slot& slot : slots_) slot.channel.reset();  // the parent's ends, copied
-    while (!net::stop_requested()) {
+    while (!net::stop_requested() && !listener_shut_down()) {
       switch (strategy_) {
         case Accept::block:  // sleep in accept(); the kernel picks who wakes
           handle_request_noblock();

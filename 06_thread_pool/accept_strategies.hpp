@@ -74,7 +74,7 @@ inline void accept_poll(net::BaseServer& server, int workers) {
 inline void accept_block(net::BaseServer& server, int workers) {
   const net::OnStop wake = wake_accepts_on_stop(server, workers);
   run_pool(server, workers, [&server] {
-    while (!net::stop_requested()) server.handle_request_noblock();
+    while (!net::stop_requested() && !server.listener_shut_down()) server.handle_request_noblock();
   });
 }
 
@@ -84,7 +84,7 @@ inline void accept_lock(net::BaseServer& server, int workers) {
   const net::OnStop wake = wake_accepts_on_stop(server, workers);
   std::mutex accept_mutex;
   run_pool(server, workers, [&server, &accept_mutex] {
-    while (!net::stop_requested()) {
+    while (!net::stop_requested() && !server.listener_shut_down()) {
       std::unique_lock lock(accept_mutex);
       std::optional<net::Accepted> accepted = server.get_request();
       lock.unlock();

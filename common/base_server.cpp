@@ -126,6 +126,10 @@ std::optional<Accepted> BaseServer::get_request() {
   if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
     return std::nullopt;
   }
+  if (error == EINVAL) {  // shut down for a stop whose signal this thread has not seen yet
+    listener_shut_down_.store(true);
+    return std::nullopt;
+  }
   if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
     back_off_from_accept(error);
     return std::nullopt;

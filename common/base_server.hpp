@@ -22,6 +22,7 @@
 // See also: 02_sync_server/README.md (the mapping table), tests/test_server.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -113,6 +114,9 @@ class BaseServer {
   // errors logged by handle_error; the connection closes when it returns.
   std::optional<Accepted> get_request();
   void verify_and_process(Accepted accepted);
+  // True once accept() has failed with EINVAL: the listener was shut down
+  // (a stop, in another thread or, for a pre-forked pool, another process).
+  bool listener_shut_down() const noexcept { return listener_shut_down_.load(); }
 
   int fileno() const noexcept { return socket_.get(); }
   const Endpoint& server_address() const noexcept { return server_address_; }
@@ -159,6 +163,7 @@ class BaseServer {
   Endpoint server_address_;
   HandlerFactory handler_factory_;
   UniqueFd wake_read_, wake_write_;  // shutdown() writes here
+  std::atomic<bool> listener_shut_down_{false};
   std::mutex accept_errors_mutex_;
   std::chrono::steady_clock::time_point accept_error_logged_{};
   long accept_errors_unlogged_ = 0;

@@ -14,6 +14,7 @@ Rules the fixtures enforce: a server is waited for on its `listening on` line
 end of a test gets SIGTERM and must exit 0 within 2 s.
 """
 import os
+import select
 import time
 import socket
 import struct
@@ -210,6 +211,51 @@ def assert_waits(sock, size, seconds=0.5):
     finally:
         sock.settimeout(5)
     assert early is None, f"served too early: {early!r}"
+
+
+def fill_until_the_server_blocks_in_send(sock, deadline_seconds=20):
+    """Sends lines and never reads, until nothing moves for half a second:
+    then our receive buffer and the server's send buffer are full, so the
+    server is blocked in send(), and its receive buffer and our send buffer
+    are full behind it. Returns the bytes sent."""
+    line = b"x" * 1023 + b"\n"
+    sent = 0
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            sent += sock.send(line, socket.MSG_DONTWAIT)
+            continue
+        except BlockingIOError:
+            pass
+        _, writable, _ = select.select([], [sock], [], 0.5)
+        if not writable:  # no room for 0.5 s: the server has stopped reading
+            return sent
+    raise AssertionError(f"the server kept reading: {sent} bytes sent in {deadline_seconds} s")
+
+
+def hold_the_server_in(state, server):
+    """Puts the server in `state` and returns the sockets to keep open."""
+    if state == "idle":
+        return []
+    sock = connect(server)
+    if state == "mid-line":
+        sock.sendall(b"half a line")  # no newline: the handler waits in recv()
+        server.wait_log("connection from")
+        return [sock]
+    if state == "blocked-in-send":  # a client that never reads its echo
+        sock.close()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(server.address)
+        assert fill_until_the_server_blocks_in_send(sock) > 0
+        return [sock]
+    # queued: the one worker is busy, a second client waits its turn
+    sock.sendall(b"busy\n")
+    assert recv_exactly(sock, 5) == b"busy\n"
+    waiting = connect(server)
+    waiting.sendall(b"later\n")
+    assert_waits(waiting, 6, seconds=0.2)
+    return [sock, waiting]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,14 +1,29 @@
-"""tests/test_06_thread_pool.py -- a bounded pool: N at once, the rest queue, threads fixed."""
+"""tests/test_06_thread_pool.py -- a bounded pool: N at once, the rest queue, threads fixed.
+
+Every test runs for each way the workers share the listener (--accept:
+poll, block, lock, main), against the C++ and the Python twin.
+"""
+import os
+import subprocess
 import threading
 
-from conftest import (assert_waits, connect, echo_line, recv_exactly, run_clients,
-                      sanitizer_threads, thread_count, wait_for)
+import pytest
+
+from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, hold_the_server_in,
+                      recv_exactly, run_clients, sanitizer_threads, thread_count, wait_for)
+from harness import Server, program
 
 CHAPTER = "06_thread_pool"
+STRATEGIES = ["poll", "block", "lock", "main"]
 
 
-def test_two_workers_serve_two_clients_and_the_third_waits_its_turn(start_server):
-    server = start_server(CHAPTER, "--workers", "2")
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_two_workers_serve_two_clients_and_the_third_waits_its_turn(start_server, strategy):
+    server = start_server(CHAPTER, "--workers", "2", "--accept", strategy)
     held = [connect(server) for _ in range(2)]
     for sock in held:
         sock.sendall(b"mine\n")
@@ -21,14 +36,16 @@ def test_two_workers_serve_two_clients_and_the_third_waits_its_turn(start_server
     held[1].close()
 
 
-def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server, impl):
-    server = start_server(CHAPTER, "--workers", "4")
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server, impl, strategy):
+    server = start_server(CHAPTER, "--workers", "4", "--accept", strategy)
     pid = server.proc.pid
     # 4 workers and main, plus the C++ stop thread and a sanitizer's own
     # (started lazily): reached once, then no sample may differ from it.
     baseline = 4 + 1 + (1 if impl == "cpp" else 0) + sanitizer_threads(pid)
     wait_for(lambda: thread_count(pid) == baseline, 5,
              f"{baseline} threads when idle (now {thread_count(pid)})")
+    fds = open_fds(pid)
     samples, done = [], threading.Event()
 
     def sample():
@@ -53,3 +70,39 @@ def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server, impl):
     assert not errors
     assert len(served) == 300
     assert samples and set(samples) == {baseline}, f"baseline {baseline}, saw {sorted(set(samples))}"
+    # Every connection closed again: no descriptor leaks.
+    wait_for(lambda: open_fds(pid) == fds, 2, f"{fds} open descriptors (now {open_fds(pid)})")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("state", ["idle", "mid-line", "blocked-in-send", "queued"])
+def test_every_strategy_stops_within_the_limit_in_every_state(start_server, strategy, state):
+    server = start_server(CHAPTER, "--workers", "1", "--accept", strategy)
+    held = hold_the_server_in(state, server)
+    try:
+        assert server.stop() == 0, server.stderr_text()  # within STOP_SECONDS
+    finally:
+        for sock in held:
+            sock.close()
+    assert "error" not in server.stderr_text(), server.stderr_text()
+
+
+def test_an_unknown_strategy_is_one_line_and_exit_2(impl):
+    result = subprocess.run(program(CHAPTER, impl, "server") + ["--accept", "pass"],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == \
+        "error: --accept must be poll, block, lock or main, not 'pass'"
+
+
+def test_the_stop_wakes_every_worker_blocked_in_accept_through_the_fallback(impl, tmp_path):
+    # --accept block with many workers, all asleep in accept(): the stop must
+    # wake each one (shutdown of the listener; PORTABLE=1 builds and macOS
+    # connect once per worker instead) within the limit.
+    argv = program(CHAPTER, impl, "server") + ["--port", "0", "--workers", "32"]
+    server = Server(argv, cwd=tmp_path)
+    try:
+        server.wait_ready()
+        echo_line(server)
+    finally:
+        assert server.stop(timeout=STOP_SECONDS) == 0, server.stderr_text()

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, connect, free_port, how_it_ends, program,
-                      recv_exactly, recv_until_eof)
+from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, connect, fill_until_the_server_blocks_in_send,
+                      free_port, how_it_ends, program, recv_exactly, recv_until_eof)
 
 STREAM_CHAPTERS = [c for c in CHAPTERS if c not in DATAGRAM_CHAPTERS]
 
@@ -96,26 +96,6 @@ def test_signal_with_a_client_connected_exits_0_within_2s(chapter, sig, start_se
     # A stop is not an error (04's and 06's twins once logged "Broken pipe":
     # the half line, read as a last line after the shutdown, was echoed).
     assert "error" not in server.stderr_text(), server.stderr_text()
-
-
-def fill_until_the_server_blocks_in_send(sock, deadline_seconds=20):
-    """Sends lines and never reads, until nothing moves for half a second:
-    then our receive buffer and the server's send buffer are full, so the
-    server is blocked in send(), and its receive buffer and our send buffer
-    are full behind it. Returns the bytes sent."""
-    line = b"x" * 1023 + b"\n"
-    sent = 0
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        try:
-            sent += sock.send(line, socket.MSG_DONTWAIT)
-            continue
-        except BlockingIOError:
-            pass
-        _, writable, _ = select.select([], [sock], [], 0.5)
-        if not writable:  # no room for 0.5 s: the server has stopped reading
-            return sent
-    raise AssertionError(f"the server kept reading: {sent} bytes sent in {deadline_seconds} s")
 
 
 @pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
