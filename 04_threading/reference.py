@@ -12,9 +12,10 @@ the threads (block_on_close would otherwise wait for every client to leave).
 """
 import _signal  # the C module under `signal`: built in, imported in no time
 
-# First thing: Ctrl-C keeps its default action (end quietly) until
-# contract.run() takes over, not a KeyboardInterrupt traceback from an import.
-_signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+# First thing: until contract.run() takes over, Ctrl-C ends us by its default
+# action, not with a traceback; a handler, not SIG_DFL, so that a SIGINT still
+# pending from CPython's own start-up runs it instead of being dropped.
+_signal.signal(_signal.SIGINT, lambda n, _: (_signal.signal(n, _signal.SIG_DFL), _signal.raise_signal(n)))
 
 import os
 import select

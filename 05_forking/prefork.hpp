@@ -7,9 +7,10 @@
 //
 //   block  every child blocks in accept() on the shared listener; Linux
 //          wakes one child per connection.
-//   lock   one child at a time waits in accept(), the others wait for an
-//          fcntl() record lock on a temporary file: the kernel drops a
-//          lock whose holder dies, so a killed child never wedges the pool.
+//   lock   one child at a time waits in accept(), the others wait for a
+//          lock they share: a robust process-shared mutex, or an fcntl()
+//          record lock where there is none (AcceptLock, below). A child
+//          killed while it holds the lock never wedges the pool.
 //   pass   only the parent accepts; it hands each connection to an idle
 //          child over a Unix socket (sendmsg with SCM_RIGHTS), and the
 //          child says "idle" again with one byte when it is done.
@@ -25,6 +26,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +36,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "base_server.hpp"
@@ -45,9 +49,50 @@ namespace prefork {
 
 enum class Accept { block, lock, pass };
 
-// An fcntl() write lock on byte 0.. of an unlinked temporary file, which
-// every child inherits. The lock belongs to a process: it is not shared
-// over fork(), and the kernel releases it when its holder exits or dies.
+// The lock the children of --accept lock share. Whoever holds it waits in
+// accept(); the others wait for it. Two kinds, chosen by a build probe:
+#ifdef NET_HAVE_ROBUST_MUTEX
+// A pthread mutex in memory every child shares (an anonymous shared
+// mapping made before the fork), process-shared and robust. It sleeps on a
+// futex on Linux, so an unlock wakes one waiter; and if its holder dies
+// (kill -9 while it waits in accept), the next lock() is told so
+// (EOWNERDEAD) and takes the lock over, instead of waiting for ever.
+class AcceptLock {
+ public:
+  AcceptLock() {
+    void* shared = ::mmap(nullptr, sizeof(pthread_mutex_t), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) net::throw_error("mmap", "the accept lock");
+    mutex_ = static_cast<pthread_mutex_t*>(shared);
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    const int error = pthread_mutex_init(mutex_, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    if (error != 0) throw std::system_error(error, std::generic_category(), "pthread_mutex_init");
+  }
+  ~AcceptLock() { ::munmap(mutex_, sizeof(pthread_mutex_t)); }
+  AcceptLock(const AcceptLock&) = delete;
+  AcceptLock& operator=(const AcceptLock&) = delete;
+
+  // Always true: a signal does not interrupt pthread_mutex_lock.
+  bool acquire() {
+    int error = pthread_mutex_lock(mutex_);
+    if (error == EOWNERDEAD) error = pthread_mutex_consistent(mutex_);  // its holder died
+    if (error != 0) throw std::system_error(error, std::generic_category(), "pthread_mutex_lock");
+    return true;
+  }
+  void release() { pthread_mutex_unlock(mutex_); }
+
+ private:
+  pthread_mutex_t* mutex_ = nullptr;
+};
+#else
+// The POSIX fallback (macOS; PORTABLE=1): an fcntl() write lock on an
+// unlinked temporary file every child inherits. A record lock belongs to
+// a process, is not shared over fork(), and the kernel releases it when
+// its holder exits or dies.
 class AcceptLock {
  public:
   AcceptLock() {
@@ -73,6 +118,7 @@ class AcceptLock {
   }
   net::UniqueFd fd_;
 };
+#endif
 
 // pass: one connection (and its client's address, as the bytes of the
 // message) over a Unix stream socket. Returns false if the child is gone.
@@ -197,6 +243,10 @@ class PreforkServer : public net::BaseServer {
           break;
         case Accept::lock: {  // one child in accept() at a time
           if (!lock_->acquire()) break;
+          if (net::stop_requested()) {  // waited for the lock through the stop
+            lock_->release();
+            return;
+          }
           std::optional<net::Accepted> accepted = get_request();
           lock_->release();
           if (accepted) verify_and_process(std::move(*accepted));

@@ -93,12 +93,14 @@ inline void accept_lock(net::BaseServer& server, int workers) {
   });
 }
 
-// main: the main thread runs serve_forever() and, instead of serving each
-// connection, queues it; at most `workers` wait in the queue, then the main
-// thread waits too and the kernel's backlog takes the rest.
+// main: the main thread accepts and, instead of serving each connection,
+// queues it; at most `workers` wait in the queue, then the main thread
+// waits too and the kernel's backlog takes the rest. Two condition
+// variables, each woken with notify_one: a connection wakes one idle
+// worker, not all of them (notify_all here would be the herd again).
 inline void accept_main(net::BaseServer& server, int workers) {
   std::mutex mutex;
-  std::condition_variable changed;
+  std::condition_variable not_empty, not_full;
   std::deque<net::Accepted> queue;
   bool closed = false;
   const std::size_t capacity = static_cast<std::size_t>(workers);
@@ -106,12 +108,12 @@ inline void accept_main(net::BaseServer& server, int workers) {
   auto work = [&] {
     for (;;) {
       std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return closed || !queue.empty(); });
+      not_empty.wait(lock, [&] { return closed || !queue.empty(); });
       if (closed) return;  // queued connections are closed unserved
       net::Accepted accepted = std::move(queue.front());
       queue.pop_front();
       lock.unlock();
-      changed.notify_all();  // room in the queue for the main thread
+      not_full.notify_one();  // room in the queue for the main thread
       server.verify_and_process(std::move(accepted));
     }
   };
@@ -121,19 +123,19 @@ inline void accept_main(net::BaseServer& server, int workers) {
       std::optional<net::Accepted> accepted = server.get_request();
       if (!accepted) continue;
       std::unique_lock lock(mutex);
-      changed.wait(lock, [&] { return queue.size() < capacity || net::stop_requested(); });
+      not_full.wait(lock, [&] { return queue.size() < capacity || net::stop_requested(); });
       queue.push_back(std::move(*accepted));
       lock.unlock();
-      changed.notify_all();
+      not_empty.notify_one();
     }
     const std::lock_guard lock(mutex);
     closed = true;
-    changed.notify_all();
+    not_empty.notify_all();  // every worker: the pool is closing
   };
   // A stop must also wake the main thread waiting for room in the queue.
   const net::OnStop wake([&] {
     const std::lock_guard lock(mutex);
-    changed.notify_all();
+    not_full.notify_all();
   });
   run_pool(server, workers, work, accept_and_queue);
 }

@@ -88,6 +88,27 @@ DESIGNS = [  # (chapter, server arguments, design, loads)
     ("08_udp", [], "UDP", UDP),
     ("08_udp", ["--threading"], "UDP, thread per datagram", UDP),
 ]
+# The classic server-design table (Stevens, UNP vol. 1, the server-design
+# chapter), today: every design at concurrency 16, a new connection per
+# request (what a connection costs) and long connections (what a request
+# costs). Pools of 16, as 06's default. (design, chapter, server arguments)
+# connect c=1 adds the context switches per connection with the pool idle:
+# where a thundering herd shows (15 idle workers woken for one connection).
+DESIGN_LOADS = [("connect", 16, None), ("rr", 16, None), ("connect", 1, None)]
+DESIGN_TABLE = [
+    ("iterative", "02_sync_server", []),
+    ("fork per connection", "05_forking", []),
+    ("pre-forked, block", "05_forking", ["--prefork", "16", "--accept", "block"]),
+    ("pre-forked, lock", "05_forking", ["--prefork", "16", "--accept", "lock"]),
+    ("pre-forked, pass", "05_forking", ["--prefork", "16", "--accept", "pass"]),
+    ("thread per connection", "04_threading", []),
+    ("pre-threaded, poll", "06_thread_pool", ["--accept", "poll"]),
+    ("pre-threaded, block", "06_thread_pool", ["--accept", "block"]),
+    ("pre-threaded, lock", "06_thread_pool", ["--accept", "lock"]),
+    ("pre-threaded, main", "06_thread_pool", ["--accept", "main"]),
+]
+# BENCH_ONLY=designs runs the design table alone (about 5 minutes).
+ONLY = os.environ.get("BENCH_ONLY", "")
 # Yardsticks, C++ only: (name under tests/reference, design, loads).
 REFERENCES = [
     ("blocking_echo", "yardstick: blocking threads", CONCURRENT),
@@ -159,7 +180,8 @@ PERF = perf_works()
 
 
 class Counting:
-    """perf stat on pid and everything it starts from now on. perf starts
+    """perf stat on pid, its live children, and everything they start from
+    now on. perf starts
     disabled (-D -1) and is enabled over its control FIFO; its "ack" says
     it is attached to every thread, so the load can start."""
 
@@ -175,7 +197,10 @@ class Counting:
         self.ctl, self.ack = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
         self.perf = subprocess.Popen(
             ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches", "-D", "-1",
-             "--control", f"fifo:{ctl},{ack}", "-p", str(pid)],
+             "--control", f"fifo:{ctl},{ack}",
+             # Every process of the tree: a pre-forked pool's children exist
+             # already (those forked later are counted through inheritance).
+             "-p", ",".join(str(member) for member in process_tree(pid))],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         os.write(self.ctl, b"enable\n")
         ready, _, _ = select.select([self.ack], [], [], 10)
@@ -369,6 +394,70 @@ unset multiplot
     bulk.unlink()
 
 
+def design_table(results, plan, first):
+    """The classic design table: one row per design and language."""
+    print("\nThe server designs at concurrency 16 (medians of the rounds; per connection: "
+          "connect, one request per connection; per request: rr, long connections;\n"
+          "ctx/conn c=1: one client at a time, the pool idle)\n")
+    header = (f"{'design':<22} {'chapter':<30} {'lang':<6} {'conn/s':>8} {'CPU us/conn':>11} "
+              f"{'ctx/conn':>8} {'calls/conn':>10} {'req/s':>8} {'CPU us/req':>10} "
+              f"{'calls/req':>9} {'ctx/conn c=1':>12}")
+    print(header)
+    print("-" * len(header))
+    figures = {}
+    for index in range(first, len(plan)):
+        chapter, args, design, loads, impl = plan[index]
+        connect, rr, idle = (median_row(results[(index, load)]) for load in DESIGN_LOADS)
+        figures[(design, impl)] = (connect, rr, idle)
+
+        def get(row, key, form):
+            return form.format(row[key]) if row.get(key) not in (None, "") else "n/a"
+
+        def cpu(row):
+            if row.get("cpu_user_us") is None:
+                return "n/a"
+            return f"{row['cpu_user_us'] + row['cpu_sys_us']:.1f}"
+        print(f"{design:<22} {' '.join([chapter[:2]] + args):<30} "
+              f"{'C++' if impl == 'cpp' else 'Python':<6} "
+              f"{get(connect, 'per_second', '{:,.0f}'):>8} {cpu(connect):>11} "
+              f"{get(connect, 'ctx_per_req', '{:.2f}'):>8} "
+              f"{get(connect, 'syscalls_per_req', '{:.2f}'):>10} "
+              f"{get(rr, 'per_second', '{:,.0f}'):>8} {cpu(rr):>10} "
+              f"{get(rr, 'syscalls_per_req', '{:.2f}'):>9} "
+              f"{get(idle, 'ctx_per_req', '{:.2f}'):>12}")
+    # The targets of the pool issue, checked against this run.
+    def value(design, impl, which, key):
+        row = figures.get((design, impl), ({}, {}, {}))[which]
+        if key == "cpu":
+            return (row["cpu_user_us"] + row["cpu_sys_us"]) if "cpu_user_us" in row else None
+        return row.get(key)
+    print()
+    for impl in ("cpp", "py"):
+        lang = "C++" if impl == "cpp" else "Python"
+        threads = value("thread per connection", impl, 0, "ctx_per_req")
+        fork_cpu = value("fork per connection", impl, 0, "cpu")
+        for design in ("pre-forked, block", "pre-forked, lock", "pre-threaded, block",
+                       "pre-threaded, lock"):
+            ctx = value(design, impl, 0, "ctx_per_req")
+            if ctx is not None and threads:
+                print(f"  {lang}: {design}: {ctx / threads:.2f}x the context switches per "
+                      f"connection of thread per connection (target <= 1.5x)")
+        for design, _, _ in DESIGN_TABLE:
+            if design.startswith("pre-") and fork_cpu and value(design, impl, 0, "cpu"):
+                print(f"  {lang}: {design}: {value(design, impl, 0, 'cpu') / fork_cpu:.2f}x "
+                      f"the CPU per connection of fork per connection (target <= 0.20x)")
+
+
+OUTPUT = []  # every line printed, written to tests/bench/last-run.txt at the end
+_print = print
+
+
+def print(*args, **kwargs):  # noqa: A001 -- the table goes to the screen and to the file
+    _print(*args, **kwargs)
+    if kwargs.get("file") is None:
+        OUTPUT.extend(" ".join(str(a) for a in args).split("\n"))
+
+
 def main():
     if not sys.platform.startswith("linux"):
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
@@ -381,9 +470,14 @@ def main():
     started = time.monotonic()
     print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}\n",
           flush=True)
-    plan = ([(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
-            [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
-             for impl in ("cpp", "py")])
+    plan = [] if ONLY == "designs" else (
+        [(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
+        [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
+         for impl in ("cpp", "py")])
+    design_plan = [(chapter, args, design, DESIGN_LOADS, impl)
+                   for design, chapter, args in DESIGN_TABLE for impl in ("cpp", "py")]
+    plan_size = len(plan)
+    plan += design_plan
     results = {}  # (plan index, load) -> [row of each round]
     raw = []
     for round_ in range(1, ROUNDS + 1):
@@ -401,7 +495,7 @@ def main():
                             "design": design, "impl": impl, "cpus": load[2] or "",
                             **{k: row.get(k, "") for k in FIELDS + EXTRA},
                             "mode": load[0], "concurrency": load[1]})
-    iperf = iperf3_mb_per_second()
+    iperf = iperf3_mb_per_second() if ONLY != "designs" else None
 
     with open(OUT / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["round", "chapter", "design", "impl", "cpus"] +
@@ -416,7 +510,7 @@ def main():
     # One table row per chapter and load: the C++ (or yardstick) median and
     # the Python median side by side.
     rows = []
-    for index, (chapter, args, design, loads, impl) in enumerate(plan):
+    for index, (chapter, args, design, loads, impl) in enumerate(plan[:plan_size]):
         if impl == "py":
             continue
         for load in loads:
@@ -429,6 +523,17 @@ def main():
                          "cpp": figure(cpp, load[0]), "py": figure(py, load[0]),
                          "cpp_row": cpp, "py_row": py, "spread": spread(cpp_rounds, load[0])})
 
+    if ONLY != "designs":
+        main_table(rows, iperf)
+    design_table(results, plan, plan_size)
+    print(f"\nresults: tests/bench/results.csv, chart: tests/bench/chart.png "
+          f"({time.monotonic() - started:.0f} s)")
+    if OUTPUT:
+        (OUT / ("designs-run.txt" if ONLY == "designs" else "last-run.txt")).write_text(
+            "\n".join(OUTPUT) + "\n")
+
+
+def main_table(rows, iperf):
     print()
     yardstick = {name: {r["load"]: r["cpp"] for r in rows if r["chapter"] == f"reference/{name}"}
                  for name, _, _ in REFERENCES}
@@ -467,8 +572,6 @@ def main():
     for (chapter, impl), note in sorted(notes.items()):
         print(f"  n/a {chapter} [{impl}]: {note}")
     chart(rows, iperf)
-    print(f"\nresults: tests/bench/results.csv, chart: tests/bench/chart.png "
-          f"({time.monotonic() - started:.0f} s)")
 
 
 if __name__ == "__main__":
