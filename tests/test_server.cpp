@@ -1,12 +1,15 @@
-// tests/test_server.cpp — BaseServer's hooks: handle_request, timeout, errors, shutdown.
+// tests/test_server.cpp — BaseServer's hooks: handle_request, timeout, errors, shutdown,
+// get_request / verify_and_process, and waking the accept()s of a pool.
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -152,4 +155,48 @@ TEST(BaseServer, UnixServerRemovesItsSocketFileOnClose) {
     EXPECT_EQ(::access(path.c_str(), F_OK), 0);
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
+}
+
+TEST(BaseServer, GetRequestAndVerifyAndProcessAreTheTwoHalvesOfOneRequest) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  std::string reply;
+  std::thread client([&] { reply = ask(server, "halves"); });
+  std::optional<net::Accepted> accepted;
+  while (!accepted) {  // the listener is non-blocking: wait for the client
+    ASSERT_EQ(net::wait_readable(server.fileno(), 5s), net::IoStatus::ok);
+    accepted = server.get_request();
+  }
+  EXPECT_EQ(net::to_string(accepted->client_address),
+            net::to_string(net::peer_endpoint(accepted->request.get())));
+  server.verify_and_process(std::move(*accepted));  // serves it, then closes it
+  client.join();
+  EXPECT_EQ(reply, "halves");
+}
+
+TEST(BaseServer, GetRequestOnAnEmptyNonBlockingListenerIsNothing) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  EXPECT_FALSE(server.get_request().has_value());  // EAGAIN: no client, no log
+  EXPECT_FALSE(server.listener_shut_down());
+}
+
+TEST(WakeBlockedAccepts, EndsEveryThreadBlockedInAccept) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  net::set_blocking(server.fileno(), true);
+  std::atomic<int> returned{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&] {
+      // Blocked in accept() until woken: by shutdown() (EINVAL, Linux) or by
+      // one of the connections the fallback makes (served, then done).
+      if (auto accepted = server.get_request()) server.verify_and_process(std::move(*accepted));
+      ++returned;
+    });
+  }
+  std::this_thread::sleep_for(50ms);  // likely all in accept() by now; correct either way
+  net::wake_blocked_accepts(server.fileno(), 4);
+  for (std::thread& waiter : waiters) waiter.join();  // hangs if one was not woken
+  EXPECT_EQ(returned, 4);
+#ifndef NET_PORTABLE
+  EXPECT_TRUE(server.listener_shut_down());  // Linux: every accept() failed EINVAL
+#endif
 }
