@@ -232,10 +232,10 @@ class PreforkServer : public net::BaseServer {
     }
   }
 
-  // lab: serve connections in a pre-forked child
   // The child's life: connections until a stop, one at a time.
   void serve_in_child(int channel) {
     for (Slot& slot : slots_) slot.channel.reset();  // the parent's ends, copied
+    // lab: serve connections in a pre-forked child, by strategy
     while (!net::stop_requested() && !listener_shut_down()) {
       switch (strategy_) {
         case Accept::block:  // sleep in accept(); the kernel picks who wakes
@@ -265,8 +265,8 @@ class PreforkServer : public net::BaseServer {
         }
       }
     }
+    // lab: end
   }
-  // lab: end
 
   // The parent's wait: for a stop, a child's exit and, with pass, a
   // connection (while some child is idle) or a child saying it is idle.

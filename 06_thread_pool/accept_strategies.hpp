@@ -63,7 +63,6 @@ inline net::OnStop wake_accepts_on_stop(net::BaseServer& server, int workers) {
   return net::OnStop([&server, workers] { net::wake_blocked_accepts(server.fileno(), workers); });
 }
 
-// lab: write the four accept strategies
 // poll: the notes' pool, N threads in serve_forever(). Stopped by the stop
 // pipe, which every poll() also watches.
 inline void accept_poll(net::BaseServer& server, int workers) {
@@ -72,15 +71,18 @@ inline void accept_poll(net::BaseServer& server, int workers) {
 
 // block: each worker sleeps in accept() itself; no poll() at all.
 inline void accept_block(net::BaseServer& server, int workers) {
+  // lab: write the block strategy (every worker sleeps in accept)
   const net::OnStop wake = wake_accepts_on_stop(server, workers);
   run_pool(server, workers, [&server] {
     while (!net::stop_requested() && !server.listener_shut_down()) server.handle_request_noblock();
   });
+  // lab: end
 }
 
 // lock: one worker at a time in accept(); the mutex is released before the
 // connection is served, so the next worker can accept meanwhile.
 inline void accept_lock(net::BaseServer& server, int workers) {
+  // lab: write the lock strategy (a mutex around accept)
   const net::OnStop wake = wake_accepts_on_stop(server, workers);
   std::mutex accept_mutex;
   run_pool(server, workers, [&server, &accept_mutex] {
@@ -91,6 +93,7 @@ inline void accept_lock(net::BaseServer& server, int workers) {
       if (accepted) server.verify_and_process(std::move(*accepted));
     }
   });
+  // lab: end
 }
 
 // main: the main thread accepts and, instead of serving each connection,
@@ -99,6 +102,7 @@ inline void accept_lock(net::BaseServer& server, int workers) {
 // variables, each woken with notify_one: a connection wakes one idle
 // worker, not all of them (notify_all here would be the herd again).
 inline void accept_main(net::BaseServer& server, int workers) {
+  // lab: write the main strategy (the main thread accepts into a queue)
   std::mutex mutex;
   std::condition_variable not_empty, not_full;
   std::deque<net::Accepted> queue;
@@ -138,7 +142,7 @@ inline void accept_main(net::BaseServer& server, int workers) {
     not_full.notify_all();
   });
   run_pool(server, workers, work, accept_and_queue);
+  // lab: end
 }
-// lab: end
 
 }  // namespace pool
