@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -120,17 +121,29 @@ class AcceptLock {
 };
 #endif
 
+// The message that carries a descriptor: its bytes (`data`) and room for
+// one SCM_RIGHTS control message (`control`), as sendmsg/recvmsg take them.
+struct RightsMessage {
+  explicit RightsMessage(void* bytes, std::size_t size) : data{bytes, size} {
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+  }
+  RightsMessage(const RightsMessage&) = delete;
+  RightsMessage& operator=(const RightsMessage&) = delete;
+
+  iovec data;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+};
+
 // pass: one connection (and its client's address, as the bytes of the
 // message) over a Unix stream socket. Returns false if the child is gone.
 inline bool send_connection(int channel, const net::Accepted& accepted) {
-  iovec data{const_cast<sockaddr_storage*>(&accepted.client_address.storage),
-             accepted.client_address.length};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  RightsMessage out(const_cast<sockaddr_storage*>(&accepted.client_address.storage),
+                    accepted.client_address.length);
+  msghdr& message = out.message;
   cmsghdr* rights = CMSG_FIRSTHDR(&message);
   rights->cmsg_level = SOL_SOCKET;
   rights->cmsg_type = SCM_RIGHTS;  // "this descriptor, duplicated into the receiver"
@@ -145,13 +158,8 @@ inline bool send_connection(int channel, const net::Accepted& accepted) {
 // The child's side: nothing if the parent closed the channel or a stop came.
 inline std::optional<net::Accepted> receive_connection(int channel) {
   net::Accepted accepted;
-  iovec data{&accepted.client_address.storage, sizeof accepted.client_address.storage};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  RightsMessage in(&accepted.client_address.storage, sizeof accepted.client_address.storage);
+  msghdr& message = in.message;
   const ssize_t n = ::recvmsg(channel, &message, 0);
   if (n <= 0) return std::nullopt;  // 0: the parent is gone; EINTR: a stop
   const cmsghdr* rights = CMSG_FIRSTHDR(&message);

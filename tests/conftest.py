@@ -258,6 +258,65 @@ def hold_the_server_in(state, server):
     return [sock, waiting]
 
 
+def assert_two_at_once_and_the_third_waits(server):
+    """A pool of two (threads or processes): two clients served at once hold
+    both; a third is connected but not served until one of them leaves."""
+    held = [connect(server) for _ in range(2)]
+    for sock in held:
+        sock.sendall(b"mine\n")
+        assert recv_exactly(sock, 5) == b"mine\n"  # both are now busy
+    with connect(server) as third:
+        third.sendall(b"third\n")
+        assert_waits(third, 6)
+        held[0].close()  # one comes free and takes the next connection
+        assert recv_exactly(third, 6) == b"third\n"
+    held[1].close()
+
+
+def open_fds(pid):
+    """How many descriptors the process has open right now (/proc/PID/fd)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def flood_while_sampling(server, sample, clients=20, each=10):
+    """`clients` clients at once, `each` one-line connections apiece, while
+    another thread records sample() every 5 ms. Returns (failures, samples)."""
+    samples, done = [], threading.Event()
+
+    def sampler():
+        while not done.is_set():
+            samples.append(sample())
+            done.wait(0.005)
+
+    def client(n):
+        for i in range(each):
+            echo_line(server, b"flood %d.%d\n" % (n, i))
+
+    watching = threading.Thread(target=sampler)
+    watching.start()
+    try:
+        errors = run_clients(client, clients)
+    finally:
+        done.set()
+        watching.join()
+    return errors, samples
+
+
+# The states a server must stop from (hold_the_server_in).
+STOP_STATES = ["idle", "mid-line", "blocked-in-send", "queued"]
+
+
+def stop_in_state(server, state):
+    """Puts the server in `state`, sends SIGTERM, and asserts it exited 0
+    within STOP_SECONDS; the clients it held are closed afterwards."""
+    held = hold_the_server_in(state, server)
+    try:
+        assert server.stop() == 0, server.stderr_text()
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def pytest_collection_modifyitems(config, items):
     """A contract test for a kind of chapter this tree lacks (a lab folder
     from `make export` holds one chapter) has an empty parameter set: leave

@@ -4,12 +4,12 @@ import shlex
 import signal
 import socket
 import subprocess
-import threading
 
 import pytest
 
-from conftest import (assert_waits, children, connect, echo_line, hold_the_server_in, how_it_ends,
-                      recv_exactly, recv_until_eof, run_clients, wait_for)
+from conftest import (STOP_STATES, assert_two_at_once_and_the_third_waits, assert_waits, children,
+                      connect, echo_line, flood_while_sampling, how_it_ends, open_fds,
+                      recv_exactly, recv_until_eof, stop_in_state, wait_for)
 from harness import Server, program
 
 CHAPTER = "05_forking"
@@ -146,24 +146,11 @@ def start_pool(start_server, size, strategy):
     return server
 
 
-def open_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_pool_of_two_serves_two_at_once_and_the_third_waits_its_turn(start_server, strategy):
     server = start_pool(start_server, 2, strategy)
     pool = live_children(server.proc.pid)
-    held = [connect(server) for _ in range(2)]
-    for sock in held:
-        sock.sendall(b"mine\n")
-        assert recv_exactly(sock, 5) == b"mine\n"  # both children are now busy
-    with connect(server) as third:
-        third.sendall(b"third\n")
-        assert_waits(third, 6)
-        held[0].close()  # a child comes free and takes the next connection
-        assert recv_exactly(third, 6) == b"third\n"
-    held[1].close()
+    assert_two_at_once_and_the_third_waits(server)
     assert live_children(server.proc.pid) == pool, "no fork per connection"
     serving = {int(line.split()[1]) for line in server.stderr_lines if line.startswith("process ")}
     assert serving <= pool, "every connection was served by a child of the pool"
@@ -192,25 +179,8 @@ def test_the_pool_size_stays_fixed_and_nothing_leaks_under_a_flood(start_server,
     pid = server.proc.pid
     pool = live_children(pid)
     fds = {p: open_fds(p) for p in [pid] + sorted(pool)}
-    samples, done = [], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            samples.append(frozenset(children(pid)))
-            done.wait(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-
-    def client(n):  # 20 at once, 10 connections each: 16 always wait
-        for i in range(10):
-            echo_line(server, b"flood %d.%d\n" % (n, i))
-
-    try:
-        errors = run_clients(client, 20)
-    finally:
-        done.set()
-        sampler.join()
+    # 20 clients at once, 10 connections each: 16 always wait.
+    errors, samples = flood_while_sampling(server, lambda: frozenset(children(pid)))
     assert not errors
     assert samples and set(samples) == {frozenset(pool)}, "the same N children throughout"
     wait_for(lambda: {p: open_fds(p) for p in fds} == fds, 2,
@@ -218,16 +188,11 @@ def test_the_pool_size_stays_fixed_and_nothing_leaks_under_a_flood(start_server,
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("state", ["idle", "mid-line", "blocked-in-send", "queued"])
+@pytest.mark.parametrize("state", STOP_STATES)
 def test_every_pool_stops_within_the_limit_in_every_state(start_server, strategy, state):
     server = start_pool(start_server, 1, strategy)
     pool = live_children(server.proc.pid)
-    held = hold_the_server_in(state, server)
-    try:
-        assert server.stop() == 0, server.stderr_text()  # within STOP_SECONDS
-    finally:
-        for sock in held:
-            sock.close()
+    stop_in_state(server, state)
     assert not any(os.path.exists(f"/proc/{p}") for p in pool), "no child outlives the server"
     if state != "idle" and "thread" in os.environ.get("SANITIZE", ""):
         # As in test_contract, and only under ThreadSanitizer: TSan defers a

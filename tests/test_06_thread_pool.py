@@ -3,37 +3,23 @@
 Every test runs for each way the workers share the listener (--accept:
 poll, block, lock, main), against the C++ and the Python twin.
 """
-import os
 import subprocess
-import threading
 
 import pytest
 
-from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, hold_the_server_in,
-                      recv_exactly, run_clients, sanitizer_threads, thread_count, wait_for)
+from conftest import (STOP_SECONDS, STOP_STATES, assert_two_at_once_and_the_third_waits, echo_line,
+                      flood_while_sampling, open_fds, sanitizer_threads, stop_in_state,
+                      thread_count, wait_for)
 from harness import Server, program
 
 CHAPTER = "06_thread_pool"
 STRATEGIES = ["poll", "block", "lock", "main"]
 
 
-def open_fds(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_two_workers_serve_two_clients_and_the_third_waits_its_turn(start_server, strategy):
     server = start_server(CHAPTER, "--workers", "2", "--accept", strategy)
-    held = [connect(server) for _ in range(2)]
-    for sock in held:
-        sock.sendall(b"mine\n")
-        assert recv_exactly(sock, 5) == b"mine\n"  # both workers are now busy
-    with connect(server) as third:
-        third.sendall(b"third\n")
-        assert_waits(third, 6)
-        held[0].close()  # a worker comes free and takes the next connection
-        assert recv_exactly(third, 6) == b"third\n"
-    held[1].close()
+    assert_two_at_once_and_the_third_waits(server)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -46,44 +32,19 @@ def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server, impl, s
     wait_for(lambda: thread_count(pid) == baseline, 5,
              f"{baseline} threads when idle (now {thread_count(pid)})")
     fds = open_fds(pid)
-    samples, done = [], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            samples.append(thread_count(pid))
-            done.wait(0.005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    served = []
-
-    def client(n):  # 20 of these at once, 15 connections each: 16 always queue
-        for i in range(15):
-            echo_line(server, b"flood %d.%d\n" % (n, i))
-            served.append((n, i))
-
-    try:
-        errors = run_clients(client, 20)
-    finally:
-        done.set()
-        sampler.join()
-    assert not errors
-    assert len(served) == 300
+    # 20 clients at once, 15 connections each: 16 always queue.
+    errors, samples = flood_while_sampling(server, lambda: thread_count(pid), each=15)
+    assert not errors  # all 300 served
     assert samples and set(samples) == {baseline}, f"baseline {baseline}, saw {sorted(set(samples))}"
     # Every connection closed again: no descriptor leaks.
     wait_for(lambda: open_fds(pid) == fds, 2, f"{fds} open descriptors (now {open_fds(pid)})")
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("state", ["idle", "mid-line", "blocked-in-send", "queued"])
+@pytest.mark.parametrize("state", STOP_STATES)
 def test_every_strategy_stops_within_the_limit_in_every_state(start_server, strategy, state):
     server = start_server(CHAPTER, "--workers", "1", "--accept", strategy)
-    held = hold_the_server_in(state, server)
-    try:
-        assert server.stop() == 0, server.stderr_text()  # within STOP_SECONDS
-    finally:
-        for sock in held:
-            sock.close()
+    stop_in_state(server, state)
     assert "error" not in server.stderr_text(), server.stderr_text()
 
 
