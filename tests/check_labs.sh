@@ -51,3 +51,4 @@ for chapter in [0-9][0-9]_*; do
   echo "  starter $chapter: builds, and fails; $(grep -c 'still to write: ' "$starter.log") part(s) to write:" \
     "$(grep 'still to write: ' "$starter.log" | sed 's/.*still to write: //' | paste -sd ';' -)"
 done
+echo "  every lab exported, built and graded in ${SECONDS} s"
