@@ -117,8 +117,10 @@ std::optional<Accepted> BaseServer::get_request() {
   // the connection is a plain blocking socket whatever the listener is.
   accepted.request.reset(
       accept_cloexec(fileno(), accepted.client_address.addr(), &accepted.client_address.length));
+  // Accepted after a stop began: not served. (Where a stop wakes blocked
+  // accept()s by connecting to the listener, this is such a connection.)
+  if (stop_requested()) return std::nullopt;
   if (accepted.request) return accepted;
-  if (stop_requested()) return std::nullopt;  // chapters 05, 06: the listener was shut down
   // EAGAIN: another thread took it. ECONNABORTED: the client gave up in
   // the backlog. EMFILE/ENFILE: out of fds, a real problem, but one that
   // must not end the server, nor make it spin: back off.
