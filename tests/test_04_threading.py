@@ -1,7 +1,10 @@
 """tests/test_04_threading.py -- a thread per connection: no head-of-line blocking, no leaks."""
+import os
+import select
 import socket
 import subprocess
 import threading
+import time
 
 from conftest import (STOP_SECONDS, assert_waits, connect, echo_line, how_it_ends, program,
                       recv_exactly, recv_until_eof, run_clients, sanitizer_threads, thread_count,
@@ -139,6 +142,19 @@ def test_chat_lines_sent_at_once_by_many_members_arrive_whole(start_server):
         sock.close()
 
 
+def read_exactly(pipe, size, timeout=5):
+    """`size` bytes from a child's stdout pipe, every wait bounded."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while len(data) < size:
+        ready, _, _ = select.select([pipe], [], [], max(0, deadline - time.monotonic()))
+        assert ready, f"timed out after {timeout} s with {data!r}"
+        chunk = os.read(pipe.fileno(), size - len(data))
+        assert chunk, f"EOF after {data!r}"
+        data += chunk
+    return data
+
+
 def start_chat_client(impl, server):
     """The chapter's own client in --chat mode, our pipe as its keyboard;
     returns (process, the name the server knows it by)."""
@@ -164,11 +180,15 @@ def test_chat_client_ends_from_its_side_at_end_of_input(start_server, impl):
         said = f"{name}: hello from the client\n".encode()
         assert recv_exactly(other, len(said)) == said
         other.sendall(b"hello back\n")
+        # The broadcast reaches the client before its input ends: with the
+        # end first, the server may see the client leave before it relays
+        # the line (a race CI once lost).
+        back = ("%s:%d: hello back\n" % other.getsockname()[:2]).encode()
+        assert read_exactly(client.stdout, len(back)) == back
         # communicate() closes the client's stdin (Ctrl-D): its sender
         # half-closes, the server sees EOF and closes, the receiver sees EOF.
         out, err = client.communicate(timeout=STOP_SECONDS)
-        assert (client.returncode, err) == (0, b"")
-        assert out == ("%s:%d: hello back\n" % other.getsockname()[:2]).encode(), "read to the end"
+        assert (client.returncode, err, out) == (0, b"", b""), "ended cleanly, nothing more"
         server.wait_log(rf"^{name} left the chat$")
     finally:
         client.kill()
