@@ -87,6 +87,8 @@ class Pool:
         os.set_blocking(self.exited_w, False)
         signal.signal(signal.SIGCHLD, lambda signum, frame: os.write(self.exited_w, b"c"))
         self.slots = [{"pid": None, "channel": None, "idle": True} for _ in range(size)]
+
+    def start(self):
         for slot in self.slots:
             self.start_child(slot)
 
@@ -94,16 +96,23 @@ class Pool:
         child_end = None
         if self.strategy == "pass":
             slot["channel"], child_end = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:
-            self.serve_in_child(child_end)  # never returns
-        if child_end is not None:
-            child_end.close()
-        slot["pid"], slot["idle"] = pid, True
+        # SIGINT/SIGTERM wait until the pid is recorded (a stop then reaches
+        # this child too), and the child takes them only inside its try.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self.serve_in_child(child_end, mask)  # never returns
+            slot["pid"], slot["idle"] = pid, True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if child_end is not None:
+                child_end.close()
 
-    def serve_in_child(self, channel):
+    def serve_in_child(self, channel, mask):
         status = 0
         try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for slot in self.slots:  # the parent's ends, copied
                 if slot["channel"] is not None:
                     slot["channel"].close()
@@ -186,7 +195,7 @@ class Pool:
     def stop(self):
         """SIGTERM every child, wake those in accept() or recvmsg(), reap
         them all; one still there after 1.5 s is logged and killed."""
-        pids = {slot["pid"] for slot in self.slots}
+        pids = {slot["pid"] for slot in self.slots if slot["pid"] is not None}
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -230,6 +239,7 @@ def server(argv):
         with contract.make_server(PoolServer, args, contract.line_handler(args)) as server:
             pool = Pool(server, args.prefork, args.accept or "block")
             try:
+                pool.start()
                 contract.announce(server.socket)  # ready: the whole pool is waiting
                 pool.serve()
             finally:

@@ -59,7 +59,8 @@ class PoolServer(contract.TrackConnections, socketserver.TCPServer):
 
 
 # The four ways the workers share one listener (the C++: accept_strategies.hpp).
-# Each returns (what a worker runs, what the main thread runs).
+# Each returns (what a worker runs, what the main thread runs, what releases
+# the workers once `stopping` is set).
 
 def accept_poll(server, stopping, workers):
     """Every worker polls the listener (handle_request, 0.2 s at a time),
@@ -72,7 +73,7 @@ def accept_poll(server, stopping, workers):
     def work():
         while not stopping.is_set():
             server.handle_request()
-    return work, wait_for_a_signal
+    return work, wait_for_a_signal, lambda: None
 
 
 def accept_block(server, stopping, workers):
@@ -80,7 +81,7 @@ def accept_block(server, stopping, workers):
     def work():
         while not stopping.is_set():
             server._handle_request_noblock()  # its accept() blocks: the socket does
-    return work, wait_for_a_signal
+    return work, wait_for_a_signal, lambda: None
 
 
 def accept_lock(server, stopping, workers):
@@ -95,7 +96,7 @@ def accept_lock(server, stopping, workers):
                 except OSError:
                     continue  # the listener was shut down (a stop), or the client left
             server.serve_accepted(request, client_address)
-    return work, wait_for_a_signal
+    return work, wait_for_a_signal, lambda: None
 
 
 def accept_main(server, stopping, workers):
@@ -117,17 +118,13 @@ def accept_main(server, stopping, workers):
             finally:
                 server.shutdown_request(request)
 
-    def main_thread():
-        try:
-            server.serve_forever()  # until Stop
-        finally:
-            stopping.set()
-            server.shutdown_connections()
-            while not waiting.empty():  # queued, never served: closed
-                server.shutdown_request(waiting.get_nowait()[0])
-            for _ in range(workers):
-                waiting.put(None)
-    return work, main_thread
+    def release():
+        # Called however the stop came, even before serve_forever() began.
+        while not waiting.empty():  # queued, never served: closed
+            server.shutdown_request(waiting.get_nowait()[0])
+        for _ in range(workers):
+            waiting.put(None)
+    return work, server.serve_forever, release
 
 
 def wait_for_a_signal():
@@ -150,7 +147,7 @@ def server(argv):
     # An idle worker's handle_request() timing out is routine, not news.
     with contract.make_server(PoolServer, args, contract.line_handler(args),
                               handle_timeout=lambda self: None) as server:
-        work, main_thread = STRATEGIES[args.accept](server, stopping, args.workers)
+        work, main_thread, release = STRATEGIES[args.accept](server, stopping, args.workers)
         pool = [threading.Thread(target=work) for _ in range(args.workers)]
         try:
             for thread in pool:
@@ -161,6 +158,7 @@ def server(argv):
             stopping.set()
             server.wake_blocked_accepts(args.workers)
             server.shutdown_connections()
+            release()
             for thread in pool:
                 if thread.is_alive():
                     thread.join()
