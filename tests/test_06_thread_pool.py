@@ -56,10 +56,10 @@ def test_an_unknown_strategy_is_one_line_and_exit_2(impl):
         "error: --accept must be poll, block, lock or main, not 'pass'"
 
 
-def test_the_stop_wakes_every_worker_blocked_in_accept_through_the_fallback(impl, tmp_path):
+def test_the_stop_wakes_every_worker_blocked_in_accept(impl, tmp_path):
     # --accept block with many workers, all asleep in accept(): the stop must
-    # wake each one (shutdown of the listener; PORTABLE=1 builds and macOS
-    # connect once per worker instead) within the limit.
+    # wake each one (shutdown of the listener; macOS and the BSDs connect
+    # once per worker instead) within the limit.
     argv = program(CHAPTER, impl, "server") + ["--port", "0", "--workers", "32"]
     server = Server(argv, cwd=tmp_path)
     try:

@@ -196,7 +196,7 @@ TEST(WakeBlockedAccepts, EndsEveryThreadBlockedInAccept) {
   net::wake_blocked_accepts(server.fileno(), 4);
   for (std::thread& waiter : waiters) waiter.join();  // hangs if one was not woken
   EXPECT_EQ(returned, 4);
-#ifndef NET_PORTABLE
+#ifdef __linux__
   EXPECT_TRUE(server.listener_shut_down());  // Linux: every accept() failed EINVAL
 #endif
 }
