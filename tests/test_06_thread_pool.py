@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from conftest import (STOP_SECONDS, STOP_STATES, assert_two_at_once_and_the_third_waits, echo_line,
+from conftest import (STOP_SECONDS, STOP_STATES, assert_stopped_without_errors,
+                      assert_two_at_once_and_the_third_waits, echo_line,
                       flood_while_sampling, open_fds, sanitizer_threads, stop_in_state,
                       thread_count, wait_for)
 from harness import Server, program
@@ -45,7 +46,7 @@ def test_the_thread_count_stays_fixed_under_a_flood_of_300(start_server, impl, s
 def test_every_strategy_stops_within_the_limit_in_every_state(start_server, strategy, state):
     server = start_server(CHAPTER, "--workers", "1", "--accept", strategy)
     stop_in_state(server, state)
-    assert "error" not in server.stderr_text(), server.stderr_text()
+    assert_stopped_without_errors(server)
 
 
 def test_an_unknown_strategy_is_one_line_and_exit_2(impl):

@@ -8,7 +8,6 @@ its own tests say anything about its lesson.
 import contextlib
 import os
 import re
-import resource
 import select
 import signal
 import socket
@@ -17,8 +16,9 @@ import time
 
 import pytest
 
-from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, connect, fill_until_the_server_blocks_in_send,
-                      free_port, how_it_ends, program, recv_exactly, recv_until_eof)
+from conftest import (CHAPTERS, Server, DATAGRAM_CHAPTERS, assert_stopped_without_errors, connect,
+                      fill_until_the_server_blocks_in_send, free_port, how_it_ends, program, recv_exactly,
+                      recv_until_eof)
 
 STREAM_CHAPTERS = [c for c in CHAPTERS if c not in DATAGRAM_CHAPTERS]
 
@@ -95,7 +95,7 @@ def test_signal_with_a_client_connected_exits_0_within_2s(chapter, sig, start_se
         assert server.stop(sig) == 0, server.stderr_text()
     # A stop is not an error (04's and 06's twins once logged "Broken pipe":
     # the half line, read as a last line after the shutdown, was echoed).
-    assert "error" not in server.stderr_text(), server.stderr_text()
+    assert_stopped_without_errors(server)
 
 
 @pytest.mark.parametrize("chapter", STREAM_CHAPTERS)
@@ -110,16 +110,7 @@ def test_stop_ends_a_handler_blocked_in_send_to_a_client_that_never_reads(chapte
         sock.connect(server.address)
         assert fill_until_the_server_blocks_in_send(sock) > 0
         assert server.stop() == 0, server.stderr_text()
-    if chapter == "05_forking" and "thread" in os.environ.get("SANITIZE", ""):
-        # Known, and only under ThreadSanitizer: TSan runs a program's
-        # signal handlers only at points of its own, and the child's did not
-        # run while it sat in send(); after 1.5 s the parent kills it and
-        # says so (README, "Tests"). The exit status and the time bound
-        # above still hold.
-        assert "ignored SIGTERM; killed" in server.stderr_text() or \
-            "error" not in server.stderr_text(), server.stderr_text()
-    else:
-        assert "error" not in server.stderr_text(), server.stderr_text()
+    assert_stopped_without_errors(server)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
