@@ -68,10 +68,13 @@ class Children {
   int exited_fd() const noexcept { return g_exited_pipe[0]; }
   std::size_t size() const noexcept { return pids_.size(); }
 
-  // Forks a child that runs `serve` and ends. SIGINT/SIGTERM are blocked
-  // here (install_stop_handlers blocked them in main), so no signal reaches
-  // the child before it has its own handlers. Returns the child's pid.
+  // Forks a child that runs `serve` and ends. SIGINT/SIGTERM stay blocked
+  // across fork(), so no signal reaches the child before it has its own
+  // handler (the parent's would only write into the parent's pipe); the
+  // parent unblocks them as it returns, and gets one that came meanwhile.
+  // Returns the child's pid.
   pid_t start(const std::function<void()>& serve, const std::string& what) {
+    const net::StopSignalsBlocked blocked;
     const pid_t pid = ::fork();
     if (pid == 0) run_child(serve);  // never returns
     if (pid == -1) net::throw_error("fork", what);
@@ -122,7 +125,7 @@ class Children {
     for (const pid_t pid : pids_) {
       net::log_line("error: process " + std::to_string(pid) + " ignored SIGTERM; killed");
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
+      while (::waitpid(pid, nullptr, 0) == -1 && errno == EINTR) {}  // a second SIGTERM
     }
     pids_.clear();
   }

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     if (max_children != 0 && pool_size != 0) {
       throw net::UsageError("--max-children does not go with --prefork (the pool is the bound)");
     }
-    net::install_stop_handlers();
+    net::install_stop_handlers_single_threaded();  // no thread: this process forks
 
     const net::Endpoint address = net::resolve(cli.host, cli.port, SOCK_STREAM, true).front();
     const net::HandlerFactory handler = net::stream_handler_class<net::LineEchoHandler>(options);

@@ -25,7 +25,9 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_read_end{-1};
 std::atomic<int> g_write_end{-1};
-std::atomic<bool> g_in_child{false};
+// True in a process that takes its stop in a handler, with no stop thread:
+// a forking server (install_stop_handlers_single_threaded) and its children.
+std::atomic<bool> g_one_thread{false};
 std::atomic<int> g_child_connection{-1};  // in a forked child: its one connection
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
@@ -69,20 +71,34 @@ sigset_t stop_signals() {
   return signals;
 }
 
-// The child's handler: only async-signal-safe calls (shutdown, write).
-void on_stop_signal_in_child(int) {
+// The handler of a process with one thread: only async-signal-safe calls
+// (shutdown, write). In a forking parent there is no connection to shut down.
+void on_stop_signal(int) {
   const int saved_errno = errno;  // the interrupted code may be about to read errno
   g_stop.store(true);
   if (const int conn = g_child_connection.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
   write_stop_byte();
   errno = saved_errno;
 }
+
+// SIGINT and SIGTERM -> on_stop_signal, in a process that has one thread.
+// No SA_RESTART: a call blocked in the kernel returns EINTR, so its loop
+// can look at stop_requested(). Every loop in common/ retries EINTR itself.
+void set_stop_handler() {
+  g_one_thread.store(true);
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  if (::sigaction(SIGINT, &action, nullptr) == -1) throw_error("sigaction", "SIGINT");
+  if (::sigaction(SIGTERM, &action, nullptr) == -1) throw_error("sigaction", "SIGTERM");
+}
 }  // namespace
 
 void request_stop() {
   g_stop.store(true);
   write_stop_byte();
-  if (g_in_child.load()) {
+  if (g_one_thread.load()) {
     if (const int conn = g_child_connection.load(); conn >= 0) ::shutdown(conn, SHUT_RDWR);
     return;
   }
@@ -117,24 +133,34 @@ void install_stop_handlers() {
   });
 }
 
+void install_stop_handlers_single_threaded() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    open_stop_pipe();
+    ::signal(SIGPIPE, SIG_IGN);
+    set_stop_handler();
+  });
+}
+
 void install_stop_handlers_in_child() {
-  g_in_child.store(true);
   g_child_connection.store(-1);
   open_stop_pipe();
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal_in_child;
-  sigemptyset(&action.sa_mask);
-  // No SA_RESTART: a call blocked in the kernel returns EINTR, so its loop
-  // can look at stop_requested(). Every loop in common/ retries EINTR itself.
-  action.sa_flags = 0;
-  if (::sigaction(SIGINT, &action, nullptr) == -1) throw_error("sigaction", "SIGINT");
-  if (::sigaction(SIGTERM, &action, nullptr) == -1) throw_error("sigaction", "SIGTERM");
+  set_stop_handler();
   const sigset_t signals = stop_signals();
   ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 }
 
+StopSignalsBlocked::StopSignalsBlocked() {
+  const sigset_t signals = stop_signals();
+  ::pthread_sigmask(SIG_BLOCK, &signals, &before_);
+}
+
+StopSignalsBlocked::~StopSignalsBlocked() {
+  ::pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+}
+
 ShutDownOnStop::ShutDownOnStop(int fd) : id_(0) {
-  if (g_in_child.load()) {
+  if (g_one_thread.load()) {
     g_child_connection.store(fd);
   } else {
     std::lock_guard lock(wakers().mutex);
@@ -155,7 +181,9 @@ ShutDownOnStop::~ShutDownOnStop() {
 }
 
 OnStop::OnStop(std::function<void()> wake) {
-  if (g_in_child.load()) throw std::logic_error("net::OnStop is not available in a forked child");
+  if (g_one_thread.load()) {
+    throw std::logic_error("net::OnStop needs the stop thread of install_stop_handlers()");
+  }
   std::lock_guard lock(wakers().mutex);
   id_ = wakers().next_id++;
   if (g_stop.load()) wake();

@@ -22,10 +22,16 @@
 // a moment of Ctrl-C. The byte is never read back: once stop is requested
 // the pipe stays readable for every loop that waits on it, now and later.
 //
-// A forked child (chapter 05) has one thread and serves one connection at a
-// time, so it stops the classic way: install_stop_handlers_in_child() sets
-// a signal handler that does only async-signal-safe things, shutdown() of
-// the one connection included.
+// A server that forks (chapter 05) must not start that thread. fork()
+// copies only the thread that calls it: a lock another thread held at that
+// moment stays locked in the child for good, which is why POSIX lets the
+// child of a multi-threaded process make only async-signal-safe calls until
+// it execs. (ThreadSanitizer, in such a child, stops checking, and a signal
+// it deferred is never handled: a SIGTERM to a child blocked in send() was
+// never seen.) So the forking parent and its children keep one thread and
+// stop the classic way, with a handler that does only async-signal-safe
+// things: set the flag, write the byte and, in a child, shut down its one
+// connection (install_stop_handlers_single_threaded, _in_child).
 //
 //   main:     net::install_stop_handlers();          // before any std::thread
 //   handler:  net::ShutDownOnStop tracked(fd);       // BaseServer does this
@@ -34,6 +40,7 @@
 // See also: io.hpp, base_server.hpp (serve_forever), 05_forking/server.cpp.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 
@@ -45,11 +52,34 @@ namespace net {
 // it once, first thing in main(). Throws std::system_error.
 void install_stop_handlers();
 
-// For a child right after fork(): the parent's stop thread does not exist
-// here, so SIGINT/SIGTERM get a handler again and are unblocked. Starts over
-// with a fresh pipe and a cleared flag (the child's stop is its own) and an
-// empty list of connections (the parent's are not ours).
+// For a server that forks (chapter 05), instead of install_stop_handlers():
+// the same stop with no thread, so that the process has one thread when it
+// forks. SIGINT/SIGTERM get a handler that sets the flag and writes the stop
+// byte; SIGPIPE is ignored. Call it once, first thing in main(). OnStop is
+// not available in such a process (nothing would run its wake-up).
+void install_stop_handlers_single_threaded();
+
+// For a child right after fork(): the parent's handler and pipe are the
+// parent's, so SIGINT/SIGTERM get the child's handler and are unblocked
+// (the parent forked with them blocked: StopSignalsBlocked). Starts over
+// with a fresh pipe and a cleared flag (the child's stop is its own); its
+// one ShutDownOnStop connection is shut down by the handler itself.
 void install_stop_handlers_in_child();
+
+// While it lives, SIGINT and SIGTERM are blocked in the calling thread. A
+// forking server holds one across fork(), so that no stop signal reaches
+// the child before install_stop_handlers_in_child() gave it its handler
+// (the parent's would write into the parent's pipe).
+class StopSignalsBlocked {
+ public:
+  StopSignalsBlocked();
+  ~StopSignalsBlocked();
+  StopSignalsBlocked(const StopSignalsBlocked&) = delete;
+  StopSignalsBlocked& operator=(const StopSignalsBlocked&) = delete;
+
+ private:
+  sigset_t before_;
+};
 
 // True once SIGINT/SIGTERM arrived or request_stop() was called.
 bool stop_requested() noexcept;
@@ -79,7 +109,8 @@ class ShutDownOnStop {
 
 // The general form, for a wait that shutdown() cannot end (a UDP server
 // blocked in recvfrom, chapter 08): while it lives, a stop request calls
-// `wake` in the stop thread. Not available in a forked child.
+// `wake` in the stop thread. Needs install_stop_handlers() (throws
+// std::logic_error after install_stop_handlers_single_threaded()).
 class OnStop {
  public:
   explicit OnStop(std::function<void()> wake);

@@ -10,7 +10,7 @@ import pytest
 from conftest import (STOP_STATES, assert_stopped_without_errors, assert_two_at_once_and_the_third_waits,
                       assert_waits, children,
                       connect, echo_line, flood_while_sampling, how_it_ends, open_fds,
-                      recv_exactly, recv_until_eof, stop_in_state, wait_for)
+                      recv_exactly, recv_until_eof, stop_in_state, thread_count, wait_for)
 from harness import Server, program
 
 CHAPTER = "05_forking"
@@ -79,6 +79,20 @@ def test_sigterm_leaves_no_child_behind(start_server):
     for sock in clients:
         assert recv_until_eof(sock) == b""
         sock.close()
+
+
+@pytest.mark.parametrize("mode", [[], ["--prefork", "2"]], ids=["per-connection", "prefork"])
+def test_the_forking_parent_has_one_thread(start_server, mode):
+    # fork() copies only the calling thread: a process that forks keeps one,
+    # and takes SIGINT/SIGTERM in a handler, not in a stop thread (README,
+    # "Stopping"). Counted while a child serves, and in the child too.
+    server = start_server(CHAPTER, *mode)
+    with connect(server) as sock:
+        sock.sendall(b"x\n")
+        assert recv_exactly(sock, 2) == b"x\n"
+        assert thread_count(server.proc.pid) == 1
+        for child in live_children(server.proc.pid):
+            assert thread_count(child) == 1
 
 
 def test_a_child_the_server_did_not_fork_is_neither_waited_for_nor_reaped(impl, tmp_path):

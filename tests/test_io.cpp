@@ -1,4 +1,5 @@
 // tests/test_io.cpp — send_all and recv_some against slow, closed and silent peers.
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -130,17 +132,20 @@ class Stop : public ::testing::Test {
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
 };
 
-// Runs `body` in a process of its own, after install_stop_handlers(), and
-// expects it to exit 0; a hang dies of SIGALRM and fails the test.
-#define EXPECT_IN_OWN_PROCESS(...)    \
-  EXPECT_EXIT(                        \
-      {                               \
-        ::alarm(10);                  \
-        net::install_stop_handlers(); \
-        __VA_ARGS__;                  \
-        std::_Exit(0);                \
-      },                              \
+// Runs `body` in a process of its own, after `install` (one of the
+// install_stop_handlers functions), and expects it to exit 0; a hang dies
+// of SIGALRM and fails the test.
+#define EXPECT_IN_OWN_PROCESS_AFTER(install, ...) \
+  EXPECT_EXIT(                                    \
+      {                                           \
+        ::alarm(10);                              \
+        install;                                  \
+        __VA_ARGS__;                              \
+        std::_Exit(0);                            \
+      },                                          \
       ::testing::ExitedWithCode(0), "")
+#define EXPECT_IN_OWN_PROCESS(...) \
+  EXPECT_IN_OWN_PROCESS_AFTER(net::install_stop_handlers(), __VA_ARGS__)
 
 // Exits 1 with a message if `condition` is false; for code in a death test.
 void require(bool condition, const char* what) {
@@ -216,5 +221,44 @@ TEST_F(Stop, AForkedChildStopsItsOneConnectionFromItsSignalHandler) {
     char buffer[8];
     require(net::recv_some(pair.b.get(), buffer).status == net::IoStatus::stopped,
             "recv_some returned stopped");
+  });
+}
+
+// Threads of this process, from /proc/self/task; 0 where there is no /proc.
+int threads_in_this_process() {
+  DIR* task = ::opendir("/proc/self/task");
+  if (task == nullptr) return 0;
+  int count = 0;
+  while (const dirent* entry = ::readdir(task)) count += entry->d_name[0] != '.';
+  ::closedir(task);
+  return count;
+}
+
+TEST_F(Stop, AForkingServerTakesSigtermInAHandlerAndStartsNoThread) {
+  EXPECT_IN_OWN_PROCESS_AFTER(net::install_stop_handlers_single_threaded(), {
+    require(threads_in_this_process() <= 1, "one thread: the process may fork");
+    ::raise(SIGTERM);  // the handler runs before raise() returns
+    require(net::stop_requested(), "the handler set the flag");
+    Pair pair = stream_pair();
+    require(net::wait_readable(pair.a.get(), 1s) == net::IoStatus::stopped,
+            "the stop pipe is readable");
+    bool refused = false;
+    try {
+      const net::OnStop wake([] {});
+    } catch (const std::logic_error&) {
+      refused = true;
+    }
+    require(refused, "OnStop refuses: there is no stop thread to run it");
+  });
+}
+
+TEST_F(Stop, StopSignalsBlockedHoldsASigtermBackUntilItEnds) {
+  EXPECT_IN_OWN_PROCESS_AFTER(net::install_stop_handlers_single_threaded(), {
+    {
+      const net::StopSignalsBlocked blocked;  // as Children::start holds it across fork()
+      ::raise(SIGTERM);
+      require(!net::stop_requested(), "held back while blocked");
+    }
+    require(net::stop_requested(), "delivered as the block ends");
   });
 }
