@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -58,9 +59,14 @@ inline void run_pool(
 }
 
 // A blocking listener is stopped by waking every accept() blocked on it.
+// The spare descriptor is for where that takes a connection per worker
+// (macOS, the BSDs): workers blocked in accept() may hold every other one.
 inline net::OnStop wake_accepts_on_stop(net::BaseServer& server, int workers) {
   net::set_blocking(server.fileno(), true);
-  return net::OnStop([&server, workers] { net::wake_blocked_accepts(server.fileno(), workers); });
+  auto spare = std::make_shared<net::UniqueFd>(net::reserve_descriptor());
+  return net::OnStop([&server, workers, spare] {
+    net::wake_blocked_accepts(server.fileno(), workers, spare.get());
+  });
 }
 
 // poll: the notes' pool, N threads in serve_forever(). Stopped by the stop

@@ -47,12 +47,23 @@ class PoolServer(contract.TrackConnections, socketserver.TCPServer):
             self.handle_error(request, client_address)
             self.shutdown_request(request)
 
+    # Held for the connections below: workers blocked in accept() each hold
+    # the descriptor number their connection will get, and may hold all.
+    spare = None
+
+    def reserve_descriptor(self):
+        """Made before any worker blocks in accept() (common/socket.hpp)."""
+        self.spare = open(os.devnull, "rb")
+
     def wake_blocked_accepts(self, waiters):
         """Ends every accept() blocked on the listener (a stop): shutdown()
-        on Linux; where that fails (macOS, the BSDs), one connection each."""
+        on Linux; where that fails (macOS, the BSDs), one connection each,
+        the first on the spare descriptor's number."""
         try:
             self.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
+            if self.spare is not None:
+                self.spare.close()
             for _ in range(waiters):
                 with contextlib.suppress(OSError):
                     socket.create_connection(self.server_address[:2], timeout=0.1).close()
@@ -148,6 +159,7 @@ def server(argv):
     with contract.make_server(PoolServer, args, contract.line_handler(args),
                               handle_timeout=lambda self: None) as server:
         work, main_thread, release = STRATEGIES[args.accept](server, stopping, args.workers)
+        server.reserve_descriptor()
         pool = [threading.Thread(target=work) for _ in range(args.workers)]
         try:
             for thread in pool:
@@ -162,6 +174,7 @@ def server(argv):
             for thread in pool:
                 if thread.is_alive():
                     thread.join()
+            server.spare.close()
 
 
 if __name__ == "__main__":

@@ -60,11 +60,23 @@ void set_blocking(int fd, bool blocking) {
   }
 }
 
-void wake_blocked_accepts(int listener, int waiters) {
-  // The connection-per-waiter path below is what macOS and the BSDs take.
-  // It is not run on Linux: forced there (PORTABLE=1), a stop out of
-  // descriptors still hung once in about eight runs, cause not yet found.
+void wake_blocked_accepts(int listener, int waiters, UniqueFd* spare) {
+  // That shutdown() wakes accept() is Linux's behaviour, not POSIX: under
+  // PORTABLE=1 (the POSIX fallbacks only) every pool stops the macOS way.
+#ifndef NET_PORTABLE
   if (::shutdown(listener, SHUT_RDWR) == 0) return;
+#endif
+  wake_by_connecting(listener, waiters, spare);
+}
+
+UniqueFd reserve_descriptor() {
+  UniqueFd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_error("open", "/dev/null");
+  return fd;
+}
+
+void wake_by_connecting(int listener, int waiters, UniqueFd* spare) {
+  if (spare != nullptr) spare->reset();  // its number is free: socket() below gets it
   try {
     const Endpoint self = reachable_endpoint(listener);
     // Out of descriptors (the limit reached, or each woken accept() holding

@@ -45,9 +45,27 @@ void set_blocking(int fd, bool blocking);
 // shares it, for a stop: on Linux shutdown() of a listening socket makes
 // each of them fail at once (EINVAL), and every later accept() too. Where
 // that fails (ENOTCONN: macOS, the BSDs) it connects to the listener
-// `waiters` times instead; each connection wakes one accept(), whose
-// caller must then see the stop. Chapters 05 and 06 (pools).
-void wake_blocked_accepts(int listener, int waiters);
+// `waiters` times instead (wake_by_connecting); each connection wakes one
+// accept(), whose caller must then see the stop. Chapters 05 and 06 (pools).
+void wake_blocked_accepts(int listener, int waiters, UniqueFd* spare = nullptr);
+
+// The second way, on its own: `waiters` connections to the listener, each
+// closed once established (a half-open one closed would wake nobody). What
+// macOS and the BSDs run; on Linux, PORTABLE=1 builds and the unit tests.
+//
+// It needs a descriptor for each connection, and a thread blocked in
+// accept() already holds the number its connection will get: threads of
+// one process blocked in accept() can hold every number left, and then no
+// socket() succeeds until one of them is woken. So a pool of threads keeps
+// a `spare` (reserve_descriptor, made before any worker blocks), which is
+// closed here just before the first connection: its number is the one
+// socket() gets. Otherwise (or when the spare is spent), out of
+// descriptors it waits for one, about a second at most.
+void wake_by_connecting(int listener, int waiters, UniqueFd* spare = nullptr);
+
+// A descriptor held only so that it can be given back when one is needed
+// most (/dev/null, read-only, close-on-exec).
+UniqueFd reserve_descriptor();
 
 // setsockopt / getsockopt for int-valued options; `label` names the option
 // in an error ("setsockopt SO_REUSEADDR: ...").

@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from conftest import (STOP_STATES, assert_stopped_without_errors, assert_two_at_once_and_the_third_waits,
-                      assert_waits, children,
-                      connect, echo_line, flood_while_sampling, how_it_ends, open_fds,
-                      recv_exactly, recv_until_eof, stop_in_state, thread_count, wait_for)
+                      assert_waits, children, connect, echo_line, flood_while_sampling, how_it_ends,
+                      open_fds, recv_exactly, recv_until_eof, sanitizer_threads, stop_in_state,
+                      thread_count, wait_for)
 from harness import Server, program
 
 CHAPTER = "05_forking"
@@ -85,14 +85,16 @@ def test_sigterm_leaves_no_child_behind(start_server):
 def test_the_forking_parent_has_one_thread(start_server, mode):
     # fork() copies only the calling thread: a process that forks keeps one,
     # and takes SIGINT/SIGTERM in a handler, not in a stop thread (README,
-    # "Stopping"). Counted while a child serves, and in the child too.
+    # "Stopping"). Counted while a child serves, and in the child too, where
+    # ThreadSanitizer starts its background thread after a one-thread fork
+    # (and only then: after a multi-threaded one it stops checking).
     server = start_server(CHAPTER, *mode)
     with connect(server) as sock:
         sock.sendall(b"x\n")
         assert recv_exactly(sock, 2) == b"x\n"
         assert thread_count(server.proc.pid) == 1
         for child in live_children(server.proc.pid):
-            assert thread_count(child) == 1
+            assert thread_count(child) == 1 + sanitizer_threads(child)
 
 
 def test_a_child_the_server_did_not_fork_is_neither_waited_for_nor_reaped(impl, tmp_path):
@@ -137,9 +139,12 @@ def test_a_child_that_fails_before_serving_exits_and_never_serves_as_a_second_se
         server.wait_ready()
         for _ in range(3):
             with connect(server) as client:
-                client.sendall(b"hi\n")
-                client.shutdown(socket.SHUT_WR)
-                ending, data = how_it_ends(client)  # a reset: the child failed
+                try:
+                    client.sendall(b"hi\n")
+                    client.shutdown(socket.SHUT_WR)
+                    ending, data = how_it_ends(client)  # a reset: the child failed
+                except OSError:  # ENOTCONN, EPIPE: the failed child's reset came first
+                    ending, data = "reset", b""
                 served = (ending, data) == ("eof", b"hi\n")
             if not served:
                 server.wait_log(r"^error: process \d+: pipe2?: Too many open files$")

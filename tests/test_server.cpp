@@ -1,10 +1,13 @@
 // tests/test_server.cpp — BaseServer's hooks: handle_request, timeout, errors, shutdown,
 // get_request / verify_and_process, and waking the accept()s of a pool.
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -196,7 +199,74 @@ TEST(WakeBlockedAccepts, EndsEveryThreadBlockedInAccept) {
   net::wake_blocked_accepts(server.fileno(), 4);
   for (std::thread& waiter : waiters) waiter.join();  // hangs if one was not woken
   EXPECT_EQ(returned, 4);
-#ifdef __linux__
+#if defined(__linux__) && !defined(NET_PORTABLE)
   EXPECT_TRUE(server.listener_shut_down());  // Linux: every accept() failed EINVAL
 #endif
+}
+
+// The macOS/BSD way, run on Linux too: no shutdown(), one connection per
+// waiter. Each thread's accept() returns a connection (not EINVAL), which
+// the waker has already closed: the handler reads EOF and returns.
+TEST(WakeByConnecting, EndsEveryThreadBlockedInAcceptWithoutAShutdown) {
+  CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+  net::set_blocking(server.fileno(), true);
+  std::atomic<int> returned{0}, accepted_one{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 4; ++i) {
+    waiters.emplace_back([&] {
+      if (auto accepted = server.get_request()) {
+        ++accepted_one;
+        server.verify_and_process(std::move(*accepted));
+      }
+      ++returned;
+    });
+  }
+  std::this_thread::sleep_for(50ms);  // likely all in accept() by now; correct either way
+  net::wake_by_connecting(server.fileno(), 4);
+  for (std::thread& waiter : waiters) waiter.join();  // hangs if one was not woken
+  EXPECT_EQ(returned, 4);
+  EXPECT_FALSE(server.listener_shut_down());  // woken by connections, not by shutdown()
+  EXPECT_EQ(accepted_one, 4);
+}
+
+// Lowers the descriptor limit so that exactly `free` numbers are left.
+void leave_free_descriptors(int free) {
+  int number = 0;
+  for (int found = 0; found < free; ++number) found += ::fcntl(number, F_GETFD) == -1;
+  const rlimit limit{static_cast<rlim_t>(number), static_cast<rlim_t>(number)};
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// The stop of a pool out of descriptors: on Linux, a thread blocked in
+// accept() has already reserved the number its connection will get, so
+// four such threads with four numbers free leave none for the connections
+// that must wake them, but the spare's. Exits 0 if every thread was woken;
+// a hang dies of SIGALRM (without the spare it does, after 10 s: checked).
+TEST(WakeByConnecting, WakesThreadsWhoseAcceptsHoldEveryFreeDescriptor) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::alarm(10);
+        CountingServer server(loopback_any_port(), net::handler_class<OneShot>());
+        net::set_blocking(server.fileno(), true);
+        net::UniqueFd spare = net::reserve_descriptor();  // before any accept() blocks
+        leave_free_descriptors(4);
+        std::vector<std::thread> waiters;
+        for (int i = 0; i < 4; ++i) {
+          waiters.emplace_back([&] {
+            if (auto accepted = server.get_request())
+              server.verify_and_process(std::move(*accepted));
+          });
+        }
+        // Synchronise on the kernel's own state: socket() fails with EMFILE
+        // once all four accept()s are blocked, each holding its number.
+        for (int fd; (fd = ::socket(AF_INET, SOCK_STREAM, 0)) != -1;) {
+          ::close(fd);
+          std::this_thread::sleep_for(1ms);
+        }
+        net::wake_by_connecting(server.fileno(), 4, &spare);  // without the spare: a hang
+        for (std::thread& waiter : waiters) waiter.join();
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
