@@ -137,7 +137,8 @@ void log_line(std::string_view line) {
   std::string text(line);
   text += '\n';
   // One write() per line: stderr is unbuffered, but two calls could interleave.
-  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+  // Again if a signal came first (05's handlers have no SA_RESTART).
+  while (::write(STDERR_FILENO, text.data(), text.size()) == -1 && errno == EINTR) {}
 }
 
 }  // namespace net
