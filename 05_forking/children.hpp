@@ -68,13 +68,13 @@ class Children {
   int exited_fd() const noexcept { return g_exited_pipe[0]; }
   std::size_t size() const noexcept { return pids_.size(); }
 
-  // Forks a child that runs `serve` and ends. SIGINT/SIGTERM stay blocked
-  // across fork(), so no signal reaches the child before it has its own
-  // handler (the parent's would only write into the parent's pipe); the
-  // parent unblocks them as it returns, and gets one that came meanwhile.
-  // Returns the child's pid.
+  // Forks a child that runs `serve` and ends. The parent keeps SIGINT and
+  // SIGTERM blocked outside its waits (net::install_stop_handlers_single_
+  // threaded), so they are blocked across fork() too, and the child, born
+  // with the parent's mask, takes none before it has a handler of its own
+  // (the parent's would only write into the parent's pipe). Returns the
+  // child's pid.
   pid_t start(const std::function<void()>& serve, const std::string& what) {
-    const net::StopSignalsBlocked blocked;
     const pid_t pid = ::fork();
     if (pid == 0) run_child(serve);  // never returns
     if (pid == -1) net::throw_error("fork", what);
@@ -119,7 +119,7 @@ class Children {
     while (!pids_.empty() && std::chrono::steady_clock::now() < deadline) {
       // Not wait_for_exit: the stop pipe is already readable at this point.
       pollfd exited{g_exited_pipe[0], POLLIN, 0};
-      ::poll(&exited, 1, 50);
+      net::poll_letting_stop_in(&exited, 1, 50);
       collect();
     }
     for (const pid_t pid : pids_) {

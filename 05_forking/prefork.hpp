@@ -289,7 +289,7 @@ class PreforkServer : public net::BaseServer {
       }
       fds.push_back({any_idle ? fileno() : -1, POLLIN, 0});
     }
-    while (::poll(fds.data(), fds.size(), -1) == -1) {
+    while (net::poll_letting_stop_in(fds.data(), fds.size(), -1) == -1) {
       if (errno != EINTR) net::throw_error("poll", "");
     }
     if (fds[0].revents != 0 || net::stop_requested()) return false;

@@ -67,7 +67,7 @@ void BaseServer::serve_forever() {
                    {watch_fd_, POLLIN, 0}};
   for (;;) {
     if (stop_requested()) return;
-    const int n = ::poll(fds, 4, -1);
+    const int n = poll_letting_stop_in(fds, 4, -1);
     if (n == -1 && errno == EINTR) continue;
     if (n == -1) throw_error("poll", "");
     if (fds[2].revents != 0) return;  // a signal: the stop pipe stays readable for all
@@ -90,7 +90,7 @@ bool BaseServer::handle_request() {
   const int ms = timeout ? static_cast<int>(timeout->count()) : -1;
   for (;;) {
     if (stop_requested()) return false;
-    const int n = ::poll(fds, 2, ms);
+    const int n = poll_letting_stop_in(fds, 2, ms);
     if (n == -1 && errno == EINTR) continue;
     if (n == -1) throw_error("poll", "");
     if (fds[1].revents != 0) return false;
@@ -199,7 +199,8 @@ void BaseServer::back_off_from_accept(int error) {
   }
   // Sleep, but wake for a stop (poll ignores the fd -1 before install_stop_handlers).
   pollfd stop = {stop_fd(), POLLIN, 0};
-  while (::poll(&stop, 1, static_cast<int>(accept_backoff.count())) == -1 && errno == EINTR) {}
+  while (poll_letting_stop_in(&stop, 1, static_cast<int>(accept_backoff.count())) == -1 &&
+         errno == EINTR) {}
 }
 
 void BaseServer::handle_error(const Endpoint& client_address, const std::exception_ptr& error) {

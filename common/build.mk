@@ -43,10 +43,12 @@ BUILD := $(ROOT)/.build/$(VARIANT)
 # Platform features, found by compiling a probe (common/probes/NAME.cpp),
 # not from a list of operating systems: each probe that compiles defines
 # NET_HAVE_NAME (common/portable.hpp uses them). Probed once per variant
-# and kept in $(BUILD)/features. PORTABLE=1 probes nothing, so the POSIX
-# fallbacks are the ones built and tested, on Linux too.
+# and kept in $(BUILD)/features, again when a probe is newer. PORTABLE=1
+# probes nothing, so the POSIX fallbacks are the ones built and tested, on
+# Linux too.
 FEATURES_FILE := $(BUILD)/features
-$(shell mkdir -p $(BUILD) && [ -f $(FEATURES_FILE) ] || { \
+$(shell mkdir -p $(BUILD) && [ -f $(FEATURES_FILE) ] && \
+  [ -z "$$(find $(ROOT)/common/probes -newer $(FEATURES_FILE))" ] || { \
   for probe in $(if $(PORTABLE),,$(ROOT)/common/probes/*.cpp); do \
     $(CXX) -std=c++20 -fsyntax-only $$probe 2>/dev/null && \
       basename $$probe .cpp | tr a-z A-Z | sed 's/^/-DNET_HAVE_/'; \
@@ -71,7 +73,8 @@ $(LIBNET): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $(notdir $@)")
 	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/common/%.o: $(ROOT)/common/%.cpp
+# Every object depends on the features file: a new probe result recompiles.
+$(BUILD)/common/%.o: $(ROOT)/common/%.cpp $(FEATURES_FILE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX     common/$(notdir $<)")
 	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
@@ -93,7 +96,7 @@ $(PROGRAMS): %: $(BUILD)/$(CHAPTER)/%.o $(LIBNET) $(VARIANT_STAMP)
 	@$(if $(Q),echo "  LINK    $(CHAPTER)/$@")
 	$(Q)$(CXX) $(LDFLAGS) $< $(LIBNET) -o $@
 
-$(BUILD)/$(CHAPTER)/%.o: %.cpp
+$(BUILD)/$(CHAPTER)/%.o: %.cpp $(FEATURES_FILE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX     $(CHAPTER)/$<")
 	$(Q)$(CXX) $(CXXFLAGS) -I$(ROOT)/common -c $< -o $@

@@ -41,7 +41,7 @@ IoStatus wait_for(int fd, short events, Timeout timeout) {
   const int ms = timeout ? static_cast<int>(timeout->count()) : -1;
   for (;;) {
     if (stop_requested()) return IoStatus::stopped;
-    const int n = ::poll(fds, 2, ms);
+    const int n = poll_letting_stop_in(fds, 2, ms);
     if (n == -1 && errno == EINTR) continue;
     if (n == -1) throw_error("poll", "");
     if (n == 0) return IoStatus::timed_out;

@@ -2,6 +2,7 @@
 #include "portable.hpp"
 
 #include <fcntl.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -97,6 +98,42 @@ int nosignal_flag() {
   static const bool ignored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;  // once, thread-safe
   (void)ignored;
   return 0;
+#endif
+}
+
+int poll_with_mask(pollfd* fds, nfds_t count, int timeout_ms, const sigset_t* during) {
+  const timespec timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+  const timespec* wait_for = timeout_ms < 0 ? nullptr : &timeout;  // none: wait for ever
+#ifdef NET_HAVE_PPOLL
+  return ::ppoll(fds, count, wait_for, during);
+#else
+  fd_set readable, writable;
+  FD_ZERO(&readable);
+  FD_ZERO(&writable);
+  int highest = -1;
+  for (nfds_t i = 0; i < count; ++i) {
+    const int fd = fds[i].fd;
+    if (fd < 0) continue;  // poll() skips a negative fd; so do we
+    if (fd >= FD_SETSIZE) {
+      errno = EINVAL;
+      return -1;
+    }
+    if (fds[i].events & POLLIN) FD_SET(fd, &readable);
+    if (fds[i].events & POLLOUT) FD_SET(fd, &writable);
+    if (fd > highest) highest = fd;
+  }
+  const int n = ::pselect(highest + 1, &readable, &writable, nullptr, wait_for, during);
+  if (n <= 0) return n;
+  int ready = 0;  // poll() counts descriptors, pselect() bits
+  for (nfds_t i = 0; i < count; ++i) {
+    const int fd = fds[i].fd;
+    fds[i].revents = 0;
+    if (fd < 0) continue;
+    if (FD_ISSET(fd, &readable)) fds[i].revents |= POLLIN;
+    if (FD_ISSET(fd, &writable)) fds[i].revents |= POLLOUT;
+    ready += fds[i].revents != 0;
+  }
+  return ready;
 #endif
 }
 

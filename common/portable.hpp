@@ -1,8 +1,9 @@
-// common/portable.hpp — four Linux conveniences, and their POSIX fallbacks.
+// common/portable.hpp — five Linux conveniences, and their POSIX fallbacks.
 //
 // Teaches: what is POSIX and what is not. accept4(), pipe2(), SOCK_CLOEXEC
 // and SOCK_NONBLOCK in socket(), and send()'s MSG_NOSIGNAL are Linux (and
 // BSD) extensions; macOS lacks the first three, older SDKs the last too.
+// ppoll() is Linux and BSD (and POSIX only since 2024); macOS has pselect().
 // Each saves a system call, and the first three set close-on-exec *in the
 // same call* that makes the
 // descriptor, so a fork()+exec() in another thread can never inherit it in
@@ -18,7 +19,10 @@
 // See also: README.md ("Portability"), 01_raw_socket_echo/README.md.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
+
+#include <csignal>
 
 namespace net {
 
@@ -46,5 +50,12 @@ int pipe_cloexec_nonblock(int fds[2]);
 // process, the one fallback every POSIX system has (macOS's per-socket
 // SO_NOSIGPIPE would need setting on every socket, accepted ones too).
 int nosignal_flag();
+
+// poll() with the signal mask `during` in place for the wait only, swapped
+// in and back out by the kernel in the same call, so a signal `during` lets
+// in can arrive only while the call waits (chapter 05's parent, stop.hpp).
+// ppoll(), or pselect() with the same descriptors as fd_sets (descriptors
+// below FD_SETSIZE; POLLIN and POLLOUT only). Returns like poll().
+int poll_with_mask(pollfd* fds, nfds_t count, int timeout_ms, const sigset_t* during);
 
 }  // namespace net

@@ -28,6 +28,8 @@ std::atomic<int> g_write_end{-1};
 // True in a process that takes its stop in a handler, with no stop thread:
 // a forking server (install_stop_handlers_single_threaded) and its children.
 std::atomic<bool> g_one_thread{false};
+// True in a forking parent: its stop signals are blocked outside its waits.
+std::atomic<bool> g_blocked_outside_waits{false};
 std::atomic<int> g_child_connection{-1};  // in a forked child: its one connection
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free);
 
@@ -138,25 +140,33 @@ void install_stop_handlers_single_threaded() {
   std::call_once(once, [] {
     open_stop_pipe();
     ::signal(SIGPIPE, SIG_IGN);
+    // Blocked first, then the handler: a signal in between stays pending
+    // (and is taken in the first wait) instead of killing the process.
+    const sigset_t signals = stop_signals();
+    if (const int err = ::pthread_sigmask(SIG_BLOCK, &signals, nullptr); err != 0) {
+      throw std::system_error(err, std::generic_category(), "pthread_sigmask");
+    }
+    g_blocked_outside_waits.store(true);
     set_stop_handler();
   });
 }
 
 void install_stop_handlers_in_child() {
   g_child_connection.store(-1);
+  g_blocked_outside_waits.store(false);
   open_stop_pipe();
   set_stop_handler();
   const sigset_t signals = stop_signals();
   ::pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
 }
 
-StopSignalsBlocked::StopSignalsBlocked() {
-  const sigset_t signals = stop_signals();
-  ::pthread_sigmask(SIG_BLOCK, &signals, &before_);
-}
-
-StopSignalsBlocked::~StopSignalsBlocked() {
-  ::pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+int poll_letting_stop_in(pollfd* fds, nfds_t count, int timeout_ms) {
+  if (!g_blocked_outside_waits.load()) return ::poll(fds, count, timeout_ms);
+  sigset_t during;  // the mask of now, less the stop signals
+  ::pthread_sigmask(SIG_SETMASK, nullptr, &during);
+  sigdelset(&during, SIGINT);
+  sigdelset(&during, SIGTERM);
+  return poll_with_mask(fds, count, timeout_ms, &during);
 }
 
 ShutDownOnStop::ShutDownOnStop(int fd) : id_(0) {

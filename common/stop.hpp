@@ -33,12 +33,24 @@
 // things: set the flag, write the byte and, in a child, shut down its one
 // connection (install_stop_handlers_single_threaded, _in_child).
 //
+// The parent goes one step further: it keeps SIGINT/SIGTERM blocked, and
+// lets them in only while it waits, inside poll_letting_stop_in(), which
+// swaps the signal mask in the same call as the wait (ppoll or pselect).
+// A stop signal then lands only where the process is asleep in the kernel,
+// never halfway through its own code: not between fork() and the child's
+// handler, and not in code that cannot take a signal at that moment. That
+// last one is real: ThreadSanitizer (GCC 12, clang 14) loses a signal that
+// lands while a thread sets up its signal state, in its first intercepted
+// wait (README.md, "Sanitizers"; tests/tsan_lost_signal.cpp shows it).
+//
 //   main:     net::install_stop_handlers();          // before any std::thread
 //   handler:  net::ShutDownOnStop tracked(fd);       // BaseServer does this
-//   loops:    poll({fd, net::stop_fd()}) ... if (net::stop_requested()) break;
+//   loops:    poll_letting_stop_in({fd, net::stop_fd()}) ... if (net::stop_requested()) break;
 //
 // See also: io.hpp, base_server.hpp (serve_forever), 05_forking/server.cpp.
 #pragma once
+
+#include <poll.h>
 
 #include <csignal>
 #include <cstdint>
@@ -55,31 +67,24 @@ void install_stop_handlers();
 // For a server that forks (chapter 05), instead of install_stop_handlers():
 // the same stop with no thread, so that the process has one thread when it
 // forks. SIGINT/SIGTERM get a handler that sets the flag and writes the stop
-// byte; SIGPIPE is ignored. Call it once, first thing in main(). OnStop is
-// not available in such a process (nothing would run its wake-up).
+// byte, and are blocked except inside poll_letting_stop_in(); SIGPIPE is
+// ignored. Call it once, first thing in main(). OnStop is not available in
+// such a process (nothing would run its wake-up).
 void install_stop_handlers_single_threaded();
 
 // For a child right after fork(): the parent's handler and pipe are the
 // parent's, so SIGINT/SIGTERM get the child's handler and are unblocked
-// (the parent forked with them blocked: StopSignalsBlocked). Starts over
-// with a fresh pipe and a cleared flag (the child's stop is its own); its
-// one ShutDownOnStop connection is shut down by the handler itself.
+// (the parent forked with them blocked, so none came in between: the
+// child, blocked in recv or send, must be interrupted anywhere). Starts
+// over with a fresh pipe and a cleared flag (the child's stop is its own);
+// its one ShutDownOnStop connection is shut down by the handler itself.
 void install_stop_handlers_in_child();
 
-// While it lives, SIGINT and SIGTERM are blocked in the calling thread. A
-// forking server holds one across fork(), so that no stop signal reaches
-// the child before install_stop_handlers_in_child() gave it its handler
-// (the parent's would write into the parent's pipe).
-class StopSignalsBlocked {
- public:
-  StopSignalsBlocked();
-  ~StopSignalsBlocked();
-  StopSignalsBlocked(const StopSignalsBlocked&) = delete;
-  StopSignalsBlocked& operator=(const StopSignalsBlocked&) = delete;
-
- private:
-  sigset_t before_;
-};
+// poll(), for every loop that waits for a stop too. In a process of
+// install_stop_handlers_single_threaded(), SIGINT/SIGTERM are let in for
+// the wait only (portable.hpp, poll_with_mask); anywhere else, plain poll().
+// Returns like poll(); -1 with EINTR when a stop signal came in the wait.
+int poll_letting_stop_in(pollfd* fds, nfds_t count, int timeout_ms);
 
 // True once SIGINT/SIGTERM arrived or request_stop() was called.
 bool stop_requested() noexcept;
