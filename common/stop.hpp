@@ -41,7 +41,7 @@
 // handler, and not in code that cannot take a signal at that moment. That
 // last one is real: ThreadSanitizer (GCC 12, clang 14) loses a signal that
 // lands while a thread sets up its signal state, in its first intercepted
-// wait (README.md, "Sanitizers"; tests/tsan_lost_signal.cpp shows it).
+// wait (README.md, "Tests"; tests/tsan/lost_signal.cpp shows it).
 //
 //   main:     net::install_stop_handlers();          // before any std::thread
 //   handler:  net::ShutDownOnStop tracked(fd);       // BaseServer does this

@@ -35,10 +35,10 @@ its `listening on` line. This runner keeps the README's text as is.
 
 Figures from `make bench` are not run (they take minutes) but checked: a
 fenced block under a line saying "From the run of `make bench`" or naming
-`tests/bench/last-run.txt` (or `designs-run.txt`, written by a
-`BENCH_ONLY=designs` run) may hold only lines of those files, the committed
-output of the last runs, so a README cannot quote a figure a run did not
-print.
+`tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
+`BENCH_ONLY=designs` run, or `tests/tsan/last-run.txt`, written by `make
+tsan-lost-signal`) may hold only lines of those files, the committed output
+of the last runs, so a README cannot quote a figure a run did not print.
 
 Standard library only. Exit status 1 if any transcript differs.
 """
@@ -57,7 +57,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND_SECONDS = 30  # the longest any one command may take
 READY_SECONDS = 10  # the longest a background command may take to print its lines
 MARK = "\x1eEND-OF-COMMAND"
-RUN_FILES = ["last-run.txt", "designs-run.txt"]  # what make bench wrote (tests/bench/)
+# What the long runs wrote: make bench, a BENCH_ONLY=designs run, make tsan-lost-signal.
+RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt", "tests/tsan/last-run.txt"]
 
 NORMALISE = [
     (re.compile(r"(127\.0\.0\.1|\[::1\]|localhost):\d+"), r"\1:PORT"),
@@ -227,15 +228,15 @@ def check(readme):
 def bench_quotes(readme):
     """Failures for bench figures a README quotes that the last run did not print."""
     last_run = set()
-    for name in RUN_FILES:  # the whole run, and a BENCH_ONLY=designs run
-        run_file = ROOT / "tests" / "bench" / name
+    for name in RUN_FILES:
+        run_file = ROOT / name
         if run_file.exists():
             last_run |= set(run_file.read_text().splitlines())
     lines = readme.read_text().splitlines()
     failures = []
     for i, line in enumerate(lines):
         if "From the run of `make bench`" not in line and \
-                not any(f"`tests/bench/{name}`" in line for name in RUN_FILES):
+                not any(f"`{name}`" in line for name in RUN_FILES):
             continue
         start = next((j for j in range(i + 1, min(i + 4, len(lines)))
                       if lines[j].startswith("```")), None)
@@ -245,7 +246,7 @@ def bench_quotes(readme):
             if lines[j].startswith("```"):
                 break
             if lines[j] not in last_run:
-                failures.append(f"{shown(readme)}:{j + 1}: not in tests/bench/{' or '.join(RUN_FILES)}: "
+                failures.append(f"{shown(readme)}:{j + 1}: not in {' or '.join(RUN_FILES)}: "
                                 f"{lines[j][:70]}")
     return failures
 
