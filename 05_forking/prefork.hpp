@@ -187,7 +187,10 @@ class PreforkServer : public net::BaseServer {
     if (strategy == Accept::lock) lock_.emplace();
     slots_.resize(static_cast<std::size_t>(size));
     for (Slot& slot : slots_) start_child(slot);
-    net::announce_listening(fileno());  // ready: the whole pool is waiting
+    // Every child is forked, though one may still be setting itself up (its
+    // own stop pipe, closing the parent's ends): a client that comes first
+    // waits in the backlog, and is served all the same.
+    net::announce_listening(fileno());
 
     while (wait_and_dispatch()) {}
     children_.stop_all([this] {
