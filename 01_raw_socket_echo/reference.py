@@ -78,7 +78,11 @@ def server(argv):
         listener.listen(5)
         contract.announce(listener)
         while True:
-            conn, client = listener.accept()
+            contract.wait_readable(listener)  # or Stop: an accept() could miss it
+            try:
+                conn, client = listener.accept()
+            except ConnectionAbortedError:
+                continue  # the client left before we took it (the BSDs say so)
             peer = contract.format_address(client)
             contract.log(f"connection from {peer}")
             short_sends = 0
@@ -87,7 +91,8 @@ def server(argv):
                 if args.sndbuf:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
                 try:
-                    short_sends = echo(conn, peer, args.buffer)
+                    with contract.ShutDownOnStop(conn):  # a stop ends a recv() or send() on it
+                        short_sends = echo(conn, peer, args.buffer)
                 except BrokenPipeError:
                     contract.log(f"error: send {peer}: Broken pipe")
             contract.log(f"closed {peer} ({short_sends} short sends)")

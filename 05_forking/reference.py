@@ -154,7 +154,8 @@ class Pool:
                 wanted += [s["channel"] for s in self.slots if s["channel"] is not None]
                 if any(s["idle"] and s["channel"] is not None for s in self.slots):
                     wanted.append(self.server.socket)
-            readable, _, _ = select.select(wanted, [], [])
+            # or Stop: a select() could miss the signal (contract.py, "The stop")
+            readable = contract.wait_readable(*wanted, forking=True)
             for slot in self.slots:
                 if slot["channel"] is not None and slot["channel"] in readable:
                     if slot["channel"].recv(16):
@@ -252,4 +253,4 @@ def server(argv):
 
 
 if __name__ == "__main__":
-    contract.main({"server": server, "client": contract.line_client})
+    contract.main({"server": server, "client": contract.line_client}, forking={"server"})

@@ -139,8 +139,7 @@ def accept_main(server, stopping, workers):
 
 
 def wait_for_a_signal():
-    while True:
-        threading.Event().wait(3600)  # the main thread only waits for a signal
+    contract.wait_readable()  # until a stop raises Stop (a lock's wait could miss it)
 
 
 STRATEGIES = {"poll": accept_poll, "block": accept_block, "lock": accept_lock, "main": accept_main}

@@ -25,6 +25,7 @@ import contextlib
 import errno
 import os
 import re
+import select
 import signal
 import socket
 import socketserver
@@ -190,23 +191,168 @@ def messages(words):
             yield line.rstrip("\n")
 
 
-def _on_stop(signum, frame):
-    # One stop is enough: ignore the signals from now on. Otherwise a second
-    # SIGTERM raises Stop again in the middle of the first one's cleanup, or
-    # arrives after Python has put the default action back at exit and
-    # kills the process with -15 instead of exit 0.
+# -- The stop ---------------------------------------------------------------
+# CPython runs a Python signal handler in the main thread, between two
+# bytecodes. A signal that lands while the main thread is on its way into a
+# blocking call (after the interpreter's last look at its signal flags,
+# before recv() or accept() has started) interrupts nothing: the call
+# blocks, and the handler runs only when it returns. 03's twin, stopped
+# with a client connected, once sat in recv() 5 s after SIGINT, the signal
+# consumed and its handler not run (3,000 stops under load: 1 such). The C
+# part of the handler does do one thing at once, wherever the thread is: it
+# writes the signal's number into the wakeup socket (signal.set_wakeup_fd).
+# That is the self-pipe of stop.cpp, and the stop is built on it as there:
+#   * ShutDownOnStop(sock): while a connection is served, a stop shuts it
+#     down, from the stop watcher, a thread that waits on the wakeup socket.
+#     A recv() or send() on it then returns at once, however late it began.
+#     (The C++ twin: ShutDownOnStop and the sigwait thread of stop.hpp.)
+#   * wait_readable(...): a main thread that waits for a listener (or for
+#     nothing but the stop) selects on the stop too, and raises Stop.
+# A process that forks keeps no thread of ours (the child of a threaded
+# process may deadlock): its waits watch the wakeup socket themselves
+# (forking=True), and each child gets a wakeup socket and watcher of its own.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _StopWatch:
+    """This process's wakeup socket, the sockets ShutDownOnStop holds, and
+    the watcher thread, started on first use."""
+
+    def __init__(self):
+        self.wakeup, wakeup_w = socket.socketpair()
+        wakeup_w.setblocking(False)  # set_wakeup_fd's rule: a full socket never blocks a handler
+        self.wakeup_w = wakeup_w
+        signal.set_wakeup_fd(wakeup_w.fileno(), warn_on_full_buffer=False)
+        self.stopped, self.stopped_w = socket.socketpair()  # readable once the watcher saw a stop
+        self.lock = threading.Lock()
+        self.held = set()
+        self.stopping = False
+        self.watcher = None
+
+    def close(self):
+        for sock in (self.wakeup, self.wakeup_w, self.stopped, self.stopped_w):
+            sock.close()
+
+    def watch(self):
+        """Starts the watcher thread if it is not running yet. It never
+        takes a signal itself (the main thread must, to be interrupted)."""
+        with self.lock:
+            if self.watcher is not None:
+                return
+            self.watcher = threading.Thread(target=self._watch, name="stop watcher", daemon=True)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                self.watcher.start()  # inherits the blocked mask
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def _watch(self):
+        while True:  # the numbers of the signals caught; any handled signal writes one
+            numbers = self.wakeup.recv(64)
+            if not numbers or any(n in _STOP_SIGNALS for n in numbers):
+                break
+        with self.lock:
+            self.stopping = True
+            for sock in self.held:
+                _shut_down(sock)
+        self.stopped_w.send(b"!")
+
+    def hold(self, sock):
+        with self.lock:
+            self.held.add(sock)
+            if self.stopping:  # it came in after the stop
+                _shut_down(sock)
+
+    def release(self, sock):
+        with self.lock:  # before its close(): never a shutdown() of a closed socket
+            self.held.discard(sock)
+
+
+_watch = None  # this process's _StopWatch, made by run()
+_stop_taken = False
+
+
+def _shut_down(sock):
+    with contextlib.suppress(OSError):  # the peer may have gone already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _after_fork_in_child():
+    # The parent's wakeup socket is shared with it, and its watcher thread
+    # did not come along: the child makes its own.
+    global _watch
+    if _watch is not None:
+        inherited, _watch = _watch, _StopWatch()
+        inherited.close()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _take_stop():
+    """The stop, once: ignore the signals from now on, and raise Stop."""
+    # Ignored: otherwise a second SIGTERM raises Stop again in the middle of
+    # the first one's cleanup, or arrives after Python has put the default
+    # action back at exit and kills the process with -15 instead of exit 0.
+    global _stop_taken
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _stop_taken = True
     raise Stop()
 
 
-def run(main):
-    """Runs main() with the contract's stop and exit codes: SIGINT/SIGTERM
-    end it with 0, a Failure prints one error line and exits 1."""
+def _on_stop(signum, frame):
+    if not _stop_taken:  # wait_readable() may have taken it already
+        _take_stop()
+
+
+@contextlib.contextmanager
+def ShutDownOnStop(sock):  # noqa: N802 -- named as the C++ class it mirrors
+    """While the block runs, a stop shuts sock down (stop.hpp's ShutDownOnStop)."""
+    if _watch is None:  # not under run(): nothing to stop
+        yield sock
+        return
+    _watch.watch()
+    _watch.hold(sock)
     try:
-        # Inside the try: a signal between these two lines raises Stop too.
+        yield sock
+    finally:
+        _watch.release(sock)
+
+
+def wait_readable(*socks, forking=False):
+    """select() until one of socks is readable, or raises Stop at a stop,
+    whichever comes first; with no socks, waits for the stop. forking=True
+    in a process that forks: no watcher thread, the wakeup socket itself."""
+    if _watch is None:
+        return select.select(socks, [], [])[0]
+    stop = _watch.wakeup if forking else _watch.stopped
+    if not forking:
+        _watch.watch()
+    while True:
+        readable, _, _ = select.select([*socks, stop], [], [])
+        if stop not in readable:
+            return readable
+        if not forking or any(n in _STOP_SIGNALS for n in stop.recv(64)):
+            _take_stop()
+        readable.remove(stop)  # another signal (SIGCHLD): its handler runs next
+        if readable:
+            return readable
+
+
+def run(main, forking=False):
+    """Runs main() with the contract's stop and exit codes: SIGINT/SIGTERM
+    end it with 0, a Failure prints one error line and exits 1. The stop
+    watcher starts first thing, as the C++ twin's stop thread does, unless
+    the program forks (then in each child that needs one, on first use)."""
+    global _watch
+    try:
+        # Inside the try: a signal between these lines raises Stop too.
+        _watch = _StopWatch()
         signal.signal(signal.SIGINT, _on_stop)
         signal.signal(signal.SIGTERM, _on_stop)
+        if not forking:
+            _watch.watch()
         sys.exit(main() or 0)
     except Stop:
         sys.exit(0)
@@ -216,6 +362,16 @@ def run(main):
     except OSError as e:
         sys.stderr.write(f"error: {e.strerror or e}\n")
         sys.exit(1)
+
+
+class StopReachesTheHandler:
+    """Mixed into every stream server by make_server(): the connection a
+    handler serves is shut down by a stop (ShutDownOnStop), in whichever
+    thread or child serves it."""
+
+    def finish_request(self, request, client_address):
+        with ShutDownOnStop(request):
+            super().finish_request(request, client_address)
 
 
 class OneLineErrors:
@@ -326,8 +482,10 @@ def make_server(base, args, handler, family=None, address=None, **attributes):
         family, address = resolve(args.host, args.port)
     elif isinstance(address, str) and len(os.fsencode(address)) >= SUN_PATH_SIZE:
         raise Failure(f"unix socket path {address}: {os.strerror(errno.ENAMETOOLONG)}")  # address.cpp
-    attributes.setdefault("allow_reuse_address", base.socket_type == socket.SOCK_STREAM)
-    server_class = type("Server", (OneLineErrors, base), {"address_family": family, **attributes})
+    stream = base.socket_type == socket.SOCK_STREAM
+    attributes.setdefault("allow_reuse_address", stream)
+    bases = (OneLineErrors, StopReachesTheHandler, base) if stream else (OneLineErrors, base)
+    server_class = type("Server", bases, {"address_family": family, **attributes})
     with failing("bind", address):
         return server_class(address, handler)
 
@@ -434,11 +592,12 @@ def line_client(argv, description="Send each MESSAGE as a line; print the line t
             sys.stdout.flush()
 
 
-def main(programs):
+def main(programs, forking=()):
     """`reference.py server ...` or `reference.py client ...`: runs the
-    named program's function with the remaining arguments."""
+    named program's function with the remaining arguments. `forking`
+    names the programs that fork: they start no stop watcher (run())."""
     if len(sys.argv) < 2 or sys.argv[1] not in programs:
         sys.stderr.write(f"error: expected one of: {', '.join(programs)}\n"
                          f"usage: reference.py {{{','.join(programs)}}} [options]\n")
         sys.exit(2)
-    run(lambda: programs[sys.argv[1]](sys.argv[2:]))
+    run(lambda: programs[sys.argv[1]](sys.argv[2:]), forking=sys.argv[1] in forking)

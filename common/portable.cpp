@@ -123,17 +123,21 @@ int poll_with_mask(pollfd* fds, nfds_t count, int timeout_ms, const sigset_t* du
     if (fd > highest) highest = fd;
   }
   const int n = ::pselect(highest + 1, &readable, &writable, nullptr, wait_for, during);
-  if (n <= 0) return n;
+  // As poll() does, every revents is written, also on a timeout (all 0).
+  // select() has no POLLHUP or POLLERR: a hung-up or failed descriptor
+  // reads as readable (or writable), and the call that follows (recv(),
+  // accept(), send()) returns the EOF or the error. Every caller reads on
+  // POLLIN, so that is all they need.
   int ready = 0;  // poll() counts descriptors, pselect() bits
   for (nfds_t i = 0; i < count; ++i) {
     const int fd = fds[i].fd;
     fds[i].revents = 0;
-    if (fd < 0) continue;
+    if (n <= 0 || fd < 0) continue;
     if (FD_ISSET(fd, &readable)) fds[i].revents |= POLLIN;
     if (FD_ISSET(fd, &writable)) fds[i].revents |= POLLOUT;
     ready += fds[i].revents != 0;
   }
-  return ready;
+  return n <= 0 ? n : ready;
 #endif
 }
 

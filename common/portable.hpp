@@ -55,7 +55,9 @@ int nosignal_flag();
 // in and back out by the kernel in the same call, so a signal `during` lets
 // in can arrive only while the call waits (chapter 05's parent, stop.hpp).
 // ppoll(), or pselect() with the same descriptors as fd_sets (descriptors
-// below FD_SETSIZE; POLLIN and POLLOUT only). Returns like poll().
+// below FD_SETSIZE; POLLIN and POLLOUT only: there a hang-up or an error
+// shows as POLLIN or POLLOUT, and the call that follows returns it).
+// Returns like poll(), and writes every revents, on a timeout too.
 int poll_with_mask(pollfd* fds, nfds_t count, int timeout_ms, const sigset_t* during);
 
 }  // namespace net

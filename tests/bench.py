@@ -108,7 +108,15 @@ DESIGN_TABLE = [
     ("pre-threaded, main", "06_thread_pool", ["--accept", "main"]),
 ]
 # BENCH_ONLY=designs runs the design table alone (about 5 minutes).
+# BENCH_ONLY=targets runs the concurrent chapters' C++ servers and the two
+# yardsticks at rr c=16 and c=64 only, and checks the targets of their
+# ratios round by round (a minute a round: BENCH_ROUNDS=9 for 9 pairs).
 ONLY = os.environ.get("BENCH_ONLY", "")
+TARGET_LOADS = [("rr", 16, None), ("rr", 64, None)]
+# (chapter, least requests/s, most CPU per request: both as ratios to the
+# blocking yardstick; 05's processes switch address spaces, so 10% there)
+TARGETS = [("04_threading", 0.95, 1.05), ("05_forking", 0.95, 1.10),
+           ("06_thread_pool", 0.95, 1.05)]
 # Yardsticks, C++ only: (name under tests/reference, design, loads).
 REFERENCES = [
     ("blocking_echo", "yardstick: blocking threads", CONCURRENT),
@@ -470,12 +478,17 @@ def main():
     started = time.monotonic()
     print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}\n",
           flush=True)
-    plan = [] if ONLY == "designs" else (
-        [(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
-        [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
-         for impl in ("cpp", "py")])
-    design_plan = [(chapter, args, design, DESIGN_LOADS, impl)
-                   for design, chapter, args in DESIGN_TABLE for impl in ("cpp", "py")]
+    if ONLY == "targets":
+        plan = ([(name, [], design, TARGET_LOADS, "ref") for name, design, _ in REFERENCES] +
+                [(chapter, [], chapter, TARGET_LOADS, "cpp") for chapter, _, _ in TARGETS])
+        design_plan = []
+    else:
+        plan = [] if ONLY == "designs" else (
+            [(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
+            [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
+             for impl in ("cpp", "py")])
+        design_plan = [(chapter, args, design, DESIGN_LOADS, impl)
+                       for design, chapter, args in DESIGN_TABLE for impl in ("cpp", "py")]
     plan_size = len(plan)
     plan += design_plan
     results = {}  # (plan index, load) -> [row of each round]
@@ -495,6 +508,11 @@ def main():
                             "design": design, "impl": impl, "cpus": load[2] or "",
                             **{k: row.get(k, "") for k in FIELDS + EXTRA},
                             "mode": load[0], "concurrency": load[1]})
+    if ONLY == "targets":
+        targets_table(results, plan)
+        print(f"\n({time.monotonic() - started:.0f} s)")
+        (OUT / "targets-run.txt").write_text("\n".join(OUTPUT) + "\n")
+        return
     iperf = iperf3_mb_per_second() if ONLY != "designs" else None
 
     # A BENCH_ONLY=designs run keeps the whole run's files as they are.
@@ -536,6 +554,41 @@ def main():
     if OUTPUT:
         (OUT / ("designs-run.txt" if ONLY == "designs" else "last-run.txt")).write_text(
             "\n".join(OUTPUT) + "\n")
+
+
+def targets_table(results, plan):
+    """BENCH_ONLY=targets: each chapter against the blocking yardstick of
+    the same round (a slow minute slows both), then the median of those
+    paired ratios over the rounds, with their lowest and highest."""
+    index = {chapter: i for i, (chapter, _, _, _, _) in enumerate(plan)}
+    print("\nRatios to the blocking yardstick, round by round (req/s: higher is better;"
+          " CPU/req: user + system, lower is better)\n")
+    header = (f"{'chapter':<16} {'load':<7} {'req/s ratio':>11} {'low-high':>11} {'target':>7} "
+              f"{'CPU/req ratio':>13} {'low-high':>11} {'target':>7}  {'calls/req':>9} "
+              f"{'ctx/req':>7}  {'met':>3}")
+    print(header)
+    print("-" * len(header))
+    for chapter, least, most in TARGETS:
+        for load in TARGET_LOADS:
+            pairs = [(c, b) for c, b in zip(results[(index[chapter], load)],
+                                            results[(index["blocking_echo"], load)])
+                     if c.get("per_second") and b.get("per_second") and "note" not in c]
+            if not pairs:
+                notes = [r["note"] for r in results[(index[chapter], load)] if "note" in r]
+                print(f"{chapter:<16} {label(load):<7} n/a: {notes[0] if notes else 'no run'}")
+                continue
+            speed = [float(c["per_second"]) / float(b["per_second"]) for c, b in pairs]
+            cost = [(c["cpu_user_us"] + c["cpu_sys_us"]) / (b["cpu_user_us"] + b["cpu_sys_us"])
+                    for c, b in pairs]
+            row = median_row([c for c, _ in pairs])
+            met = statistics.median(speed) >= least and statistics.median(cost) <= most
+            calls, switches = (f"{row[k]:.2f}" if row.get(k) is not None else "n/a"
+                               for k in ("syscalls_per_req", "ctx_per_req"))
+            print(f"{chapter:<16} {label(load):<7} {statistics.median(speed):>11.2f} "
+                  f"{min(speed):>5.2f}-{max(speed):<5.2f} {'>=' + format(least, '.2f'):>7} "
+                  f"{statistics.median(cost):>13.2f} {min(cost):>5.2f}-{max(cost):<5.2f} "
+                  f"{'<=' + format(most, '.2f'):>7}  {calls:>9} {switches:>7}  "
+                  f"{'yes' if met else 'no':>3}")
 
 
 def main_table(rows, iperf):

@@ -7,8 +7,10 @@ tour (tour.py) and by the benchmark (bench.py).
     ...talk to server.address...
     assert server.stop() == 0        # SIGTERM; must exit within 2 s
 """
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,6 +50,7 @@ class Server:
         it here (the benchmark: a pipe to a Python reader costs the server)."""
         self.argv = argv
         self.proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, "PYTHONFAULTHANDLER": "1"},
                                      stdout=subprocess.PIPE,
                                      stderr=stderr if stderr is not None else subprocess.PIPE)
         self.stdout_lines, self.stderr_lines = [], []
@@ -125,9 +128,39 @@ class Server:
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            evidence = self._why_alive()
             self.proc.kill()
             self.proc.wait()
-            raise HarnessError(f"{self.argv} did not exit within {timeout} s of {sig!r}")
+            for reader in self._readers:
+                reader.join(timeout=STOP_SECONDS)
+            raise HarnessError(f"{self.argv} did not exit within {timeout} s of {sig!r}\n"
+                               f"{evidence}\nstderr: {self.stderr_lines}") from None
         for reader in self._readers:
             reader.join(timeout=STOP_SECONDS)
         return self.proc.returncode
+
+    def _why_alive(self):
+        """What a server that missed its stop was doing, for the failure
+        message: each thread's state and wait channel, the signal masks
+        (SigPnd/ShdPnd: pending; SigBlk: blocked; SigCgt: caught), and the
+        stacks: a Python twin's from faulthandler (PYTHONFAULTHANDLER=1,
+        below, dumps every thread on SIGABRT), a C++ server's from gdb
+        where gdb is installed."""
+        pid, lines = self.proc.pid, []
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            lines += [line for line in status if line.startswith(("State", "Threads", "Sig", "Shd"))]
+            for task in sorted(Path(f"/proc/{pid}/task").iterdir()):
+                wchan = (task / "wchan").read_text() or "-"
+                state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                lines.append(f"thread {task.name}: state {state}, wchan {wchan}")
+        if Path(self.argv[0]).name.startswith("python"):
+            self.proc.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=STOP_SECONDS)  # the dump is in stderr
+        elif shutil.which("gdb"):
+            with contextlib.suppress(subprocess.SubprocessError):
+                lines.append(subprocess.run(
+                    ["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                    capture_output=True, text=True, timeout=30).stdout)
+        return "\n".join(lines)

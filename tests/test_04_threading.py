@@ -46,12 +46,13 @@ def test_50_concurrent_clients_all_get_their_own_echo(start_server):
     assert run_clients(client, 50) == []
 
 
-def test_threads_are_joined_and_never_leak(start_server, impl):
+def test_threads_are_joined_and_never_leak(start_server):
     server = start_server(CHAPTER)
     pid = server.proc.pid
-    # Idle: the main thread, plus the C++ stop thread (common/stop.hpp),
+    # Idle: the main thread, plus the stop thread (the C++ sigwait() thread
+    # of common/stop.hpp, the Python stop watcher of common/contract.py),
     # plus a sanitizer's own thread if it runs under one.
-    idle = (2 if impl == "cpp" else 1) + sanitizer_threads(pid)
+    idle = 2 + sanitizer_threads(pid)
     wait_for(lambda: thread_count(pid) == idle, 5,
              f"{idle} threads when idle (now {thread_count(pid)})")
     for _ in range(200):

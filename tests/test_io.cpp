@@ -305,6 +305,10 @@ TEST(PollWithMask, ReportsWhatPollReports) {
   fds[2].events = 0;
   EXPECT_EQ(net::poll_with_mask(fds, 3, 1000, &none), 1);
   EXPECT_TRUE(fds[0].revents & POLLIN);
-  pollfd idle = {pair.b.get(), POLLIN, 0};
+  pollfd idle = {pair.b.get(), POLLIN, POLLIN | POLLHUP};  // revents left from before
   EXPECT_EQ(net::poll_with_mask(&idle, 1, 20, &none), 0);  // timed out
+  EXPECT_EQ(idle.revents, 0);  // written on a timeout too, as poll() does
+  pair.a.reset();              // the peer hangs up: readable, and recv() reads the EOF
+  EXPECT_EQ(net::poll_with_mask(&idle, 1, 1000, &none), 1);
+  EXPECT_TRUE(idle.revents & POLLIN);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """tests/tsan/lost_signal.py -- how often TSan loses a SIGTERM (make tsan-lost-signal).
 
-    python3 tests/tsan/lost_signal.py                 the three builds
+    python3 tests/tsan/lost_signal.py                 the three builds, for each
+        compiler of TSAN_COMPILERS (default "g++ clang++"; the Makefile
+        builds lost_signal_BUILD.COMPILER)
     python3 tests/tsan/lost_signal.py PROGRAM [ARG...]   one server instead,
         for example 05_forking/server --port 0 after make SANITIZE=thread
 
@@ -9,7 +11,7 @@ Starts each build of lost_signal.cpp RUNS times (TSAN_RUNS, default 3000),
 waits for its "listening on" line, sleeps a random 0-1 ms (the window is
 just after that line, while the program enters its first wait), sends
 SIGTERM, and counts the runs in which it had not exited 5 s later. Those
-are killed. Prints one line per build, and writes the table to
+are killed. Prints one line per build and compiler, and writes the table to
 tests/tsan/last-run.txt too (the README quotes that file; make check-docs
 holds it to it).
 """
@@ -52,12 +54,16 @@ def main():
     if len(sys.argv) > 1:  # one server of the caller's
         print(f"{' '.join(sys.argv[1:])}: {lost_in(sys.argv[1:], runs)} of {runs} lost")
         return 0
-    lines = [f"{'build':6}  {'what':46}  {'runs':>5}  {'lost':>4}"]
+    compilers = os.environ.get("TSAN_COMPILERS", "g++ clang++").split()
+    lines = [f"{'compiler':14}  {'build':6}  {'what':46}  {'runs':>5}  {'lost':>4}"]
     print(lines[0], flush=True)
-    for name, what in BUILDS:
-        lost = lost_in([os.path.join(here, f"lost_signal_{name}")], runs)
-        lines.append(f"{name:6}  {what:46}  {runs:5}  {lost:4}")
-        print(lines[-1], flush=True)
+    for compiler in compilers:
+        version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        for name, what in BUILDS:
+            lost = lost_in([os.path.join(here, f"lost_signal_{name}.{compiler}")], runs)
+            lines.append(f"{compiler + ' ' + version:14}  {name:6}  {what:46}  {runs:5}  {lost:4}")
+            print(lines[-1], flush=True)
     with open(os.path.join(here, "last-run.txt"), "w") as out:
         out.write("\n".join(lines) + "\n")
     return 0

@@ -1,0 +1,84 @@
+"""tests/test_python_stop.py -- the Python twins' stop, where CPython cannot help.
+
+CPython runs a signal handler in the main thread, between bytecodes. If the
+main thread is already in a blocking call, or on its way into one, when the
+signal lands somewhere it does not interrupt (a signal taken by another
+thread, or one that lands just before recv() starts), the call blocks on,
+and the handler waits for it. These tests make that happen on purpose: a
+helper thread sends SIGTERM to itself, so the signal's C handler runs there
+and the main thread's recv() or select() is never interrupted. The stop
+must still end the program, with exit 0, by contract.py's stop watcher.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from harness import ROOT, STOP_SECONDS
+
+PROGRAM = """
+import signal, socket, sys, threading
+sys.path.insert(0, {common!r})
+import contract
+
+def signal_elsewhere(main_thread):
+    # Once the main thread sleeps in the kernel (not on a futex: the GIL),
+    # a thread-directed SIGTERM: this thread takes it, the main thread's
+    # call is not interrupted.
+    task = f"/proc/self/task/{{main_thread}}/"
+    while not (open(task + "stat").read().rsplit(")", 1)[1].split()[0] == "S"
+               and "futex" not in open(task + "wchan").read()):
+        pass
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+def main():
+    mine, peer = socket.socketpair()
+    print("listening on 127.0.0.1:9", flush=True)
+    threading.Thread(target=signal_elsewhere, args=(threading.get_native_id(),)).start()
+    {wait}
+    print("the wait returned", flush=True)
+
+contract.run(main, forking={forking})
+"""
+WAITS = {
+    "recv, held": ("with contract.ShutDownOnStop(mine):\n        mine.recv(1)", False),
+    "recv, not held": ("mine.recv(1)", False),
+    "wait_readable": ("contract.wait_readable(mine)", False),
+    "wait_readable, forking": ("contract.wait_readable(mine, forking=True)", True),
+}
+
+
+def start(wait):
+    code, forking = WAITS[wait]
+    return subprocess.Popen([sys.executable, "-c", PROGRAM.format(
+        common=str(ROOT / "common"), wait=code, forking=forking)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("wait", ["recv, held", "wait_readable", "wait_readable, forking"])
+def test_a_stop_the_main_thread_never_saw_still_ends_its_wait(wait):
+    proc = start(wait)
+    try:
+        out, err = proc.communicate(timeout=STOP_SECONDS)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert err == ""
+    # recv() returned (shut down), and the handler's Stop came after it;
+    # wait_readable() raises Stop itself.
+    assert out.startswith("listening on")
+
+
+def test_without_the_watcher_a_blocked_recv_misses_the_stop():
+    # Why ShutDownOnStop exists: CPython's own machinery leaves recv()
+    # blocked, the handler not run, though the signal was taken.
+    proc = start("recv, not held")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.communicate(timeout=1)
+        status = open(f"/proc/{proc.pid}/status").read()
+        assert "SigPnd:\t0000000000000000" in status  # taken, not pending
+    finally:
+        proc.kill()
+        proc.wait()
