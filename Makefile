@@ -64,8 +64,9 @@ fuzz:
 	@$(MAKE) --no-print-directory -C tests/fuzz run SECONDS=$(FUZZ_SECONDS)
 
 # ThreadSanitizer losing a SIGTERM (tests/tsan/): one cut-down forking
-# parent, three builds, TSAN_RUNS runs each (default 3000, about a minute
-# a build); prints how many were lost. Why 05's parent waits in ppoll().
+# parent, three builds with each of COMPILERS (default g++ clang++),
+# TSAN_RUNS runs each (default 3000, about 75 s a build, 8 minutes in all);
+# prints how many were lost. Why 05's parent waits in ppoll().
 tsan-lost-signal:
 	@$(MAKE) --no-print-directory -C tests/tsan run
 

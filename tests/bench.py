@@ -404,14 +404,12 @@ unset multiplot
 
 def design_table(results, plan, first):
     """The classic design table: one row per design and language."""
-    print("\nThe server designs at concurrency 16 (medians of the rounds; per connection: "
+    table("\nThe server designs at concurrency 16 (medians of the rounds; per connection: "
           "connect, one request per connection; per request: rr, long connections;\n"
-          "ctx/conn c=1: one client at a time, the pool idle)\n")
-    header = (f"{'design':<22} {'chapter':<30} {'lang':<6} {'conn/s':>8} {'CPU us/conn':>11} "
-              f"{'ctx/conn':>8} {'calls/conn':>10} {'req/s':>8} {'CPU us/req':>10} "
-              f"{'calls/req':>9} {'ctx/conn c=1':>12}")
-    print(header)
-    print("-" * len(header))
+          "ctx/conn c=1: one client at a time, the pool idle)\n",
+          f"{'design':<22} {'chapter':<30} {'lang':<6} {'conn/s':>8} {'CPU us/conn':>11} "
+          f"{'ctx/conn':>8} {'calls/conn':>10} {'req/s':>8} {'CPU us/req':>10} "
+          f"{'calls/req':>9} {'ctx/conn c=1':>12}")
     figures = {}
     for index in range(first, len(plan)):
         chapter, args, design, loads, impl = plan[index]
@@ -556,18 +554,23 @@ def main():
             "\n".join(OUTPUT) + "\n")
 
 
+def table(title, header):
+    """A table's title (after an empty line), its header and its rule."""
+    print(title)
+    print(header)
+    print("-" * len(header))
+
+
 def targets_table(results, plan):
     """BENCH_ONLY=targets: each chapter against the blocking yardstick of
     the same round (a slow minute slows both), then the median of those
     paired ratios over the rounds, with their lowest and highest."""
     index = {chapter: i for i, (chapter, _, _, _, _) in enumerate(plan)}
-    print("\nRatios to the blocking yardstick, round by round (req/s: higher is better;"
-          " CPU/req: user + system, lower is better)\n")
-    header = (f"{'chapter':<16} {'load':<7} {'req/s ratio':>11} {'low-high':>11} {'target':>7} "
-              f"{'CPU/req ratio':>13} {'low-high':>11} {'target':>7}  {'calls/req':>9} "
-              f"{'ctx/req':>7}  {'met':>3}")
-    print(header)
-    print("-" * len(header))
+    table("\nRatios to the blocking yardstick, round by round (req/s: higher is better;"
+          " CPU/req: user + system, lower is better)\n",
+          f"{'chapter':<16} {'load':<7} {'req/s ratio':>11} {'low-high':>11} {'target':>7} "
+          f"{'CPU/req ratio':>13} {'low-high':>11} {'target':>7}  {'calls/req':>9} "
+          f"{'ctx/req':>7}  {'met':>3}")
     for chapter, least, most in TARGETS:
         for load in TARGET_LOADS:
             pairs = [(c, b) for c, b in zip(results[(index[chapter], load)],
@@ -592,14 +595,11 @@ def targets_table(results, plan):
 
 
 def main_table(rows, iperf):
-    print()
     yardstick = {name: {r["load"]: r["cpp"] for r in rows if r["chapter"] == f"reference/{name}"}
                  for name, _, _ in REFERENCES}
-    header = (f"{'chapter':<28} {'load':<13} {'C++':>11} {'spread':>6} {'Python':>11} "
+    table("", f"{'chapter':<28} {'load':<13} {'C++':>11} {'spread':>6} {'Python':>11} "
               f"{'C++/Py':>6} {'/block':>6} {'/epoll':>6}  {'syscalls/req':>12} {'ctx/req':>7}  "
               f"{'p50/p99 us':>10}  {'CPU us/req C++':>14} {'Python':>12}")
-    print(header)
-    print("-" * len(header))
     for r in rows:
         ratio = f"{r['cpp'] / r['py']:.1f}x" if r["cpp"] and r["py"] else "-"
         to = {}

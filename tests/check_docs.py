@@ -36,7 +36,8 @@ its `listening on` line. This runner keeps the README's text as is.
 Figures from `make bench` are not run (they take minutes) but checked: a
 fenced block under a line saying "From the run of `make bench`" or naming
 `tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
-`BENCH_ONLY=designs` run, or `tests/tsan/last-run.txt`, written by `make
+`BENCH_ONLY=designs` run, `tests/bench/targets-run.txt`, written by a
+`BENCH_ONLY=targets` run, or `tests/tsan/last-run.txt`, written by `make
 tsan-lost-signal`) may hold only lines of those files, the committed output
 of the last runs, so a README cannot quote a figure a run did not print.
 
@@ -57,8 +58,10 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND_SECONDS = 30  # the longest any one command may take
 READY_SECONDS = 10  # the longest a background command may take to print its lines
 MARK = "\x1eEND-OF-COMMAND"
-# What the long runs wrote: make bench, a BENCH_ONLY=designs run, make tsan-lost-signal.
-RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt", "tests/tsan/last-run.txt"]
+# What the long runs wrote: make bench, BENCH_ONLY=designs and =targets runs,
+# make tsan-lost-signal.
+RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
+             "tests/bench/targets-run.txt", "tests/tsan/last-run.txt"]
 
 NORMALISE = [
     (re.compile(r"(127\.0\.0\.1|\[::1\]|localhost):\d+"), r"\1:PORT"),
