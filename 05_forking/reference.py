@@ -38,7 +38,23 @@ class ForkingServer(socketserver.ForkingTCPServer):
     # It waits for each pid it forked with WNOHANG, and blocks in
     # waitpid(-1) only while max_children are running.
 
+    # SIGINT/SIGTERM stay blocked across fork(), as in Pool.start_child and
+    # the C++ parent. CPython clears its signal flags in a new child until
+    # its interpreter is set up again, so a SIGTERM that reached the child
+    # then (server_close() sends one) was dropped, and the child served on
+    # while its parent waited for it (seen once in CI, under load). Blocked,
+    # the signal waits, pending, until the child lets it in below.
+    _mask = None
+
+    def process_request(self, request, client_address):
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            super().process_request(request, client_address)  # fork(); the parent returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+
     def finish_request(self, request, client_address):  # runs in the child
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
         contract.log(f"process {os.getpid()} serves {contract.format_address(client_address)}")
         super().finish_request(request, client_address)
 
