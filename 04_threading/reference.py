@@ -168,8 +168,9 @@ def chat(sock):
             failed.append(f"send {name}: Connection reset by peer")
 
     threads = [threading.Thread(target=receive), threading.Thread(target=send)]
-    for thread in threads:
-        thread.start()
+    with contract.stop_deferred():  # Thread.start() is threading's code
+        for thread in threads:
+            thread.start()
     for thread in threads:
         thread.join()
     os.close(peer_gone_read)

@@ -114,7 +114,10 @@ def accept_main(server, stopping, workers):
     """The main thread accepts (serve_forever) and queues each connection;
     at most `workers` wait in the queue, then the main thread waits too."""
     waiting = queue.Queue(maxsize=workers)
-    server.process_request = lambda request, client_address: waiting.put((request, client_address))
+    def hand_over(request, client_address):
+        with contract.stop_deferred():  # a Queue's put() is threading's code
+            waiting.put((request, client_address))
+    server.process_request = hand_over
 
     def work():
         while True:
@@ -161,8 +164,9 @@ def server(argv):
         server.reserve_descriptor()
         pool = [threading.Thread(target=work) for _ in range(args.workers)]
         try:
-            for thread in pool:
-                thread.start()
+            with contract.stop_deferred():  # Thread.start() is threading's code
+                for thread in pool:
+                    thread.start()
             contract.announce(server.socket)  # ready: the whole pool is waiting
             main_thread()
         finally:

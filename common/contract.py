@@ -240,11 +240,8 @@ class _StopWatch:
             if self.watcher is not None:
                 return
             self.watcher = threading.Thread(target=self._watch, name="stop watcher", daemon=True)
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-            try:
+            with stop_deferred():
                 self.watcher.start()  # inherits the blocked mask
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def _watch(self):
         while True:  # the numbers of the signals caught; any handled signal writes one
@@ -304,6 +301,31 @@ def _take_stop():
 def _on_stop(signum, frame):
     if not _stop_taken:  # wait_readable() may have taken it already
         _take_stop()
+
+
+@contextlib.contextmanager
+def stop_deferred():
+    """SIGINT/SIGTERM blocked in this thread for the block. The main thread
+    holds them off while it runs threading's own code (Thread.start(), a
+    Queue's put()): a Stop raised from the handler halfway through
+    Condition.wait() leaves its lock released twice, the Stop turns into
+    RuntimeError("release unlocked lock"), and socketserver's
+    handle_error() swallows that (04's twin once served on after SIGINT so).
+    Another thread, or this one after the block, takes the signal."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+class StartsThreadsWithStopDeferred:
+    """Mixed into every threading server by make_server(): the main thread
+    starts each handler's thread with the stop deferred (stop_deferred)."""
+
+    def process_request(self, request, client_address):
+        with stop_deferred():
+            super().process_request(request, client_address)
 
 
 @contextlib.contextmanager
@@ -484,7 +506,9 @@ def make_server(base, args, handler, family=None, address=None, **attributes):
         raise Failure(f"unix socket path {address}: {os.strerror(errno.ENAMETOOLONG)}")  # address.cpp
     stream = base.socket_type == socket.SOCK_STREAM
     attributes.setdefault("allow_reuse_address", stream)
-    bases = (OneLineErrors, StopReachesTheHandler, base) if stream else (OneLineErrors, base)
+    bases = (OneLineErrors,) + ((StopReachesTheHandler,) if stream else ()) + \
+        ((StartsThreadsWithStopDeferred,) if issubclass(base, socketserver.ThreadingMixIn) else ()) + \
+        (base,)
     server_class = type("Server", bases, {"address_family": family, **attributes})
     with failing("bind", address):
         return server_class(address, handler)
