@@ -183,12 +183,18 @@ TEST(BaseServer, GetRequestOnAnEmptyNonBlockingListenerIsNothing) {
 }
 
 // `count` threads blocked in server.get_request(), as a pool's workers are.
-// Each serves the connection it accepts, if any, and counts itself out.
+// Each serves the connection it accepts, if any, and counts itself out. As
+// a worker does, each tries again after a failed accept() (out of
+// descriptors: the test below took the last free one for an instant while
+// a thread entered accept(), which failed with EMFILE; seen once under
+// TSan), until it has a connection or the listener is shut down.
 struct AcceptWaiters {
   AcceptWaiters(CountingServer& server, int count) {
     for (int i = 0; i < count; ++i) {
       threads.emplace_back([this, &server] {
-        if (auto accepted = server.get_request()) {
+        std::optional<net::Accepted> accepted;
+        while (!(accepted = server.get_request()) && !server.listener_shut_down()) {}
+        if (accepted) {
           ++accepted_one;
           server.verify_and_process(std::move(*accepted));
         }
