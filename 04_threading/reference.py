@@ -104,17 +104,15 @@ class ShutDownOnClose:
     daemon_threads = False  # the default: server_close() joins every thread
 
     def server_close(self):
-        self.shutdown_connections()  # wake handlers blocked in recv()
-        super().server_close()       # then join them (block_on_close)
+        contract.shut_down_connections()  # wake handlers blocked in recv() or send()
+        super().server_close()            # then join them (block_on_close)
 
 
-class ThreadingServer(ShutDownOnClose, contract.TrackConnections,
-                      socketserver.ThreadingTCPServer):
+class ThreadingServer(ShutDownOnClose, socketserver.ThreadingTCPServer):
     pass
 
 
-class ThreadingUnixServer(ShutDownOnClose, contract.TrackConnections,
-                          socketserver.ThreadingUnixStreamServer):
+class ThreadingUnixServer(ShutDownOnClose, socketserver.ThreadingUnixStreamServer):
     pass
 
 

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import contract  # noqa: E402
 
 
-class PoolServer(contract.TrackConnections, socketserver.TCPServer):
+class PoolServer(socketserver.TCPServer):
     request_queue_size = 128  # the flood waits in the backlog
     timeout = 0.2             # poll: how often an idle worker looks at `stopping`
 
@@ -172,7 +172,7 @@ def server(argv):
         finally:
             stopping.set()
             server.wake_blocked_accepts(args.workers)
-            server.shutdown_connections()
+            contract.shut_down_connections()
             release()
             for thread in pool:
                 if thread.is_alive():

@@ -35,9 +35,13 @@ than the code does:
     those it has reaped: CPU microseconds per request, user + system.
   * When `perf` can count (Debian's linux-perf, as root or with
     perf_event_paranoid <= 0), `perf stat -p PID` counts system calls and
-    context switches per request, threads and children included. perf starts
+    context switches per request, threads and children included, over a
+    shorter run of its own before the timed one (perf's counting costs CPU,
+    more for some designs than others: COUNT_SECONDS). perf starts
     disabled and is enabled over its control FIFO before the load starts,
     and acknowledges it: no sleep to wait for it to attach.
+  * It measures the release build only, and refuses a tree whose load
+    generator or yardsticks are left from a sanitizer build (check_build).
   * Servers write their stderr to a file (tests/bench/*.log), not to a pipe;
     the load generator ends every connection gracefully (it half-closes and
     reads the last echoes), so no server logs a reset it did not earn.
@@ -47,6 +51,7 @@ bench` installs when it can (the table is printed without them).
 """
 import csv
 import json
+import math
 import os
 import platform
 import select
@@ -59,11 +64,23 @@ import sys
 import tempfile
 import time
 
-from harness import ROOT, HarnessError, Server, program
+from harness import CHAPTERS, ROOT, HarnessError, Server, program
 
 OUT = ROOT / "tests" / "bench"
 LOADGEN = ROOT / "tests" / "loadgen"
 DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
+# The counted run, before the timed one. Not the same run: perf's counting
+# has a cost of its own on every context switch, and a larger one for the
+# threads that already existed when it attached (each has its own events)
+# than for those started after (their events are clones, which the kernel
+# swaps on a switch instead of switching out and in: context_equiv() in
+# kernel/events/core.c). 06's pool exists before the load, 04's handler
+# threads start with it: measured in one run, 06 paid about 10% more CPU
+# per request than the yardstick with perf attached, 2% without.
+COUNT_SECONDS = max(DURATION / 2, 0.5)
+# BENCH_PERF_TIMED=1: the old way, one run counted and timed at once, to
+# see perf's own cost (BENCH_ONLY=targets BENCH_PERF_TIMED=1 make bench).
+PERF_TIMED = os.environ.get("BENCH_PERF_TIMED") == "1"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
@@ -108,15 +125,23 @@ DESIGN_TABLE = [
     ("pre-threaded, main", "06_thread_pool", ["--accept", "main"]),
 ]
 # BENCH_ONLY=designs runs the design table alone (about 5 minutes).
-# BENCH_ONLY=targets runs the concurrent chapters' C++ servers and the two
-# yardsticks at rr c=16 and c=64 only, and checks the targets of their
-# ratios round by round (a minute a round: BENCH_ROUNDS=9 for 9 pairs).
+# BENCH_ONLY=targets runs the concurrent chapters' C++ servers at rr c=16
+# and c=64, each between two runs of the blocking yardstick, and checks the
+# targets of their ratios (run_targets; about 40 s a round: BENCH_ROUNDS=20).
 ONLY = os.environ.get("BENCH_ONLY", "")
-TARGET_LOADS = [("rr", 16, None), ("rr", 64, None)]
-# (chapter, least requests/s, most CPU per request: both as ratios to the
-# blocking yardstick; 05's processes switch address spaces, so 10% there)
-TARGETS = [("04_threading", 0.95, 1.05), ("05_forking", 0.95, 1.10),
-           ("06_thread_pool", 0.95, 1.05)]
+RR16, RR64 = ("rr", 16, None), ("rr", 64, None)
+TARGET_LOADS = [RR16, RR64]
+# (chapter, its arguments, its loads, least requests/s, most CPU per
+# request: both as ratios to the blocking yardstick; 05's processes switch
+# address spaces, so 10% there). 05 serves at most 40 connections at once by
+# default (max_children) and 06 16 (the pool), so at 64 clients they run
+# with room for 64: a client left waiting in the backlog would measure that
+# limit, not the design.
+TARGETS = [("04_threading", [], [RR16, RR64], 0.95, 1.05),
+           ("05_forking", [], [RR16], 0.95, 1.10),
+           ("05_forking", ["--max-children", "64"], [RR64], 0.95, 1.10),
+           ("06_thread_pool", [], [RR16], 0.95, 1.05),
+           ("06_thread_pool", ["--workers", "64"], [RR64], 0.95, 1.05)]
 # Yardsticks, C++ only: (name under tests/reference, design, loads).
 REFERENCES = [
     ("blocking_echo", "yardstick: blocking threads", CONCURRENT),
@@ -233,24 +258,40 @@ class Counting:
 
 
 def measure(server, load):
-    """One loadgen run against a ready server; a dict of figures, or a note
-    if the design cannot serve this concurrency."""
+    """Loadgen runs against a ready server: a dict of figures, or a note if
+    the design cannot serve this concurrency. With perf, a first, shorter
+    run is counted and a second one, with perf detached, is timed: perf
+    costs more CPU for some designs than for others (see COUNT_SECONDS)."""
     mode, concurrency, cpus = load
     everywhere = os.sched_getaffinity(0)
     client_cpus = None
     if cpus:
         pin(server.proc.pid, {0})
         client_cpus = {0} if cpus == 1 else {1}
-    try:
-        before = cpu_seconds(server.proc.pid)
-        counting = Counting(server.proc.pid)
-        result = subprocess.run(
+
+    def load_for(seconds):
+        return subprocess.run(
             [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
-             "--concurrency", str(concurrency), "--duration", str(DURATION)],
-            capture_output=True, text=True, timeout=DURATION + 60,
+             "--concurrency", str(concurrency), "--duration", str(seconds)],
+            capture_output=True, text=True, timeout=seconds + 60,
             preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
-        after = cpu_seconds(server.proc.pid)
-        counts = counting.stop()
+
+    counting = PERF and mode != "bulk"
+    try:
+        counts, counted, result = {}, 0, None
+        if counting and not PERF_TIMED:
+            perf = Counting(server.proc.pid)
+            result = load_for(COUNT_SECONDS)
+            counts = perf.stop()
+            if result.returncode == 0:
+                counted = int(result.stdout.split(",")[FIELDS.index("requests")])
+        if result is None or result.returncode == 0:  # not if it could not be served
+            perf = Counting(server.proc.pid) if counting and PERF_TIMED else None
+            before = cpu_seconds(server.proc.pid)
+            result = load_for(DURATION)
+            after = cpu_seconds(server.proc.pid)
+            if perf is not None:
+                counts = perf.stop()
     finally:
         if cpus:
             pin(server.proc.pid, everywhere)
@@ -260,9 +301,10 @@ def measure(server, load):
     served = max(int(row["requests"]), 1)
     row["cpu_user_us"] = round((after["user"] - before["user"]) * 1e6 / served, 1)
     row["cpu_sys_us"] = round((after["sys"] - before["sys"]) * 1e6 / served, 1)
-    if "raw_syscalls:sys_enter" in counts and mode != "bulk":
-        row["syscalls_per_req"] = round(counts["raw_syscalls:sys_enter"] / served, 2)
-        row["ctx_per_req"] = round(counts.get("context-switches", 0) / served, 2)
+    counted = max(counted or served, 1)  # the counted run's requests
+    if "raw_syscalls:sys_enter" in counts:
+        row["syscalls_per_req"] = round(counts["raw_syscalls:sys_enter"] / counted, 2)
+        row["ctx_per_req"] = round(counts.get("context-switches", 0) / counted, 2)
     return row
 
 
@@ -458,6 +500,26 @@ OUTPUT = []  # every line printed, written to tests/bench/last-run.txt at the en
 _print = print
 
 
+def check_build():
+    """Exits unless the load generator, the yardsticks and the servers are
+    all the release build. A sanitizer build costs several times the CPU,
+    and a tree can hold one half-relinked (`make SANITIZE=thread test`, then
+    `make` rebuilds the chapters but not tests/): measured so, a yardstick
+    looks slow and every chapter fast. `make bench` builds them first."""
+    stamp = ROOT / ".build" / "variant"  # common/build.mk: the variant last linked
+    variant = stamp.read_text().strip() if stamp.exists() else "none"
+    binaries = [LOADGEN] + [ROOT / "tests" / "reference" / name for name, _, _ in REFERENCES] + \
+        [ROOT / chapter / "server" for chapter in CHAPTERS]
+    stale = [str(b.relative_to(ROOT)) for b in binaries
+             if not b.exists() or (stamp.exists() and b.stat().st_mtime < stamp.stat().st_mtime)]
+    if not variant.startswith("release"):
+        sys.exit(f"error: make bench measures the release build, and this tree was last "
+                 f"built as {variant}; run: make bench")
+    if stale:
+        sys.exit(f"error: {', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''} not rebuilt "
+                 f"since the last build changed its variant; run: make bench")
+
+
 def print(*args, **kwargs):  # noqa: A001 -- the table goes to the screen and to the file
     _print(*args, **kwargs)
     if kwargs.get("file") is None:
@@ -468,32 +530,39 @@ def main():
     if not sys.platform.startswith("linux"):
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
-    if not LOADGEN.exists():
-        sys.exit("error: tests/loadgen is not built; run: make bench")
+    check_build()
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.log"):
         old.unlink()
     started = time.monotonic()
-    print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}\n",
+    print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}"
+          f"{'; perf attached to the timed runs (BENCH_PERF_TIMED=1)' if PERF_TIMED else ''}\n",
           flush=True)
     if ONLY == "targets":
-        plan = ([(name, [], design, TARGET_LOADS, "ref") for name, design, _ in REFERENCES] +
-                [(chapter, [], chapter, TARGET_LOADS, "cpp") for chapter, _, _ in TARGETS])
-        design_plan = []
-    else:
-        plan = [] if ONLY == "designs" else (
-            [(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
-            [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
-             for impl in ("cpp", "py")])
-        design_plan = [(chapter, args, design, DESIGN_LOADS, impl)
-                       for design, chapter, args in DESIGN_TABLE for impl in ("cpp", "py")]
+        run_targets()
+        print(f"\n({time.monotonic() - started:.0f} s)")
+        name = "targets-perf-timed-run.txt" if PERF_TIMED else "targets-run.txt"
+        (OUT / name).write_text("\n".join(OUTPUT) + "\n")
+        return
+    plan = [] if ONLY == "designs" else (
+        [(name, [], design, loads, "ref") for name, design, loads in REFERENCES] +
+        [(chapter, args, design, loads, impl) for chapter, args, design, loads in DESIGNS
+         for impl in ("cpp", "py")])
+    design_plan = [(chapter, args, design, DESIGN_LOADS, impl)
+                   for design, chapter, args in DESIGN_TABLE for impl in ("cpp", "py")]
     plan_size = len(plan)
     plan += design_plan
     results = {}  # (plan index, load) -> [row of each round]
     raw = []
     for round_ in range(1, ROUNDS + 1):
         print(f"  round {round_} of {ROUNDS}: {len(plan)} servers ...", flush=True)
-        for index, (chapter, args, design, loads, impl) in enumerate(plan):
+        # Each round starts one server later in the plan, so that no server
+        # always runs first, last, or just after the same neighbour: a
+        # server's place in the round (a CPU still busy with the previous
+        # one's teardown, say) must not become its figure.
+        start = (round_ - 1) % len(plan)
+        for index in list(range(start, len(plan))) + list(range(start)):
+            chapter, args, design, loads, impl = plan[index]
             try:
                 rows = run_design(chapter, args, impl, loads)
             except (HarnessError, subprocess.TimeoutExpired) as e:
@@ -506,11 +575,6 @@ def main():
                             "design": design, "impl": impl, "cpus": load[2] or "",
                             **{k: row.get(k, "") for k in FIELDS + EXTRA},
                             "mode": load[0], "concurrency": load[1]})
-    if ONLY == "targets":
-        targets_table(results, plan)
-        print(f"\n({time.monotonic() - started:.0f} s)")
-        (OUT / "targets-run.txt").write_text("\n".join(OUTPUT) + "\n")
-        return
     iperf = iperf3_mb_per_second() if ONLY != "designs" else None
 
     # A BENCH_ONLY=designs run keeps the whole run's files as they are.
@@ -561,37 +625,103 @@ def table(title, header):
     print("-" * len(header))
 
 
-def targets_table(results, plan):
-    """BENCH_ONLY=targets: each chapter against the blocking yardstick of
-    the same round (a slow minute slows both), then the median of those
-    paired ratios over the rounds, with their lowest and highest."""
-    index = {chapter: i for i, (chapter, _, _, _, _) in enumerate(plan)}
-    table("\nRatios to the blocking yardstick, round by round (req/s: higher is better;"
-          " CPU/req: user + system, lower is better)\n",
-          f"{'chapter':<16} {'load':<7} {'req/s ratio':>11} {'low-high':>11} {'target':>7} "
-          f"{'CPU/req ratio':>13} {'low-high':>11} {'target':>7}  {'calls/req':>9} "
-          f"{'ctx/req':>7}  {'met':>3}")
-    for chapter, least, most in TARGETS:
-        for load in TARGET_LOADS:
-            pairs = [(c, b) for c, b in zip(results[(index[chapter], load)],
-                                            results[(index["blocking_echo"], load)])
-                     if c.get("per_second") and b.get("per_second") and "note" not in c]
+def run_targets():
+    """BENCH_ONLY=targets: each target row against the blocking yardstick.
+    One run of a server moves by 10-20% from the next on this machine, and
+    the rate of that drift is minutes, so each chapter's run is put between
+    two runs of the yardstick (Y A Y B Y ...: every yardstick run is the
+    after of one chapter and the before of the next) and divided by their
+    mean. Each round starts one chapter later, so that none is always
+    first or last. The table gives the median of those ratios over the
+    rounds, and a 95% confidence interval for it."""
+    order = list(range(len(TARGETS)))
+    ratios = {}  # (target index, load) -> [(req/s ratio, CPU ratio, chapter row)]
+
+    def yardstick():
+        try:
+            return run_design("blocking_echo", [], "ref", TARGET_LOADS)
+        except (HarnessError, subprocess.TimeoutExpired) as e:
+            print(f"    blocking_echo failed: {e}")
+            return {}
+
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: {len(TARGETS)} servers, each between two "
+              "runs of the yardstick ...", flush=True)
+        before = yardstick()
+        shift = (round_ - 1) % len(order)
+        for index in order[shift:] + order[:shift]:
+            chapter, args, loads, _, _ = TARGETS[index]
+            try:
+                rows = run_design(chapter, args, "cpp", loads)
+            except (HarnessError, subprocess.TimeoutExpired) as e:
+                print(f"    {chapter} {' '.join(args)} failed: {e}")
+                rows = {}
+            after = yardstick()
+            for load in loads:
+                c, b, a = rows.get(load, {}), before.get(load, {}), after.get(load, {})
+                if not all(r.get("per_second") for r in (c, b, a)):
+                    ratios.setdefault((index, load), []).append((None, None, c))
+                    continue
+                speed = float(c["per_second"]) / ((float(b["per_second"]) +
+                                                   float(a["per_second"])) / 2)
+                cost = cpu_per_request(c) / ((cpu_per_request(b) + cpu_per_request(a)) / 2)
+                ratios.setdefault((index, load), []).append((speed, cost, c))
+            before = after
+    targets_table(ratios)
+
+
+def cpu_per_request(row):
+    return row["cpu_user_us"] + row["cpu_sys_us"]
+
+
+def median_interval(values):
+    """(median, low, high): a distribution-free 95% confidence interval for
+    the median of values, between two of their order statistics (the
+    binomial rule: with n values, the k-th from each end, k the largest for
+    which P(Binomial(n, 1/2) < k) <= 2.5%)."""
+    values, n = sorted(values), len(values)
+    below, k = 0.0, 0
+    while True:
+        below += math.comb(n, k) / 2 ** n  # P(Binomial(n, 1/2) <= k)
+        if below > 0.025:
+            break
+        k += 1
+    if k == 0:  # too few values for 95%: the whole range
+        return statistics.median(values), values[0], values[-1]
+    return statistics.median(values), values[k - 1], values[n - k]
+
+
+def targets_table(ratios):
+    table("\nRatios to the blocking yardstick (the mean of the runs just before and just "
+          "after); median over the rounds, [95% confidence interval]\n"
+          "req/s: higher is better; CPU/req: user + system, lower is better\n",
+          f"{'chapter':<35} {'load':<7} {'req/s ratio':>20} {'target':>7} "
+          f"{'CPU/req ratio':>20} {'target':>7}  {'calls/req':>9} {'ctx/req':>7}  met")
+    for index, (chapter, args, loads, least, most) in enumerate(TARGETS):
+        name = " ".join([chapter] + args)
+        for load in loads:
+            runs = ratios.get((index, load), [])
+            pairs = [(speed, cost) for speed, cost, _ in runs if speed is not None]
             if not pairs:
-                notes = [r["note"] for r in results[(index[chapter], load)] if "note" in r]
-                print(f"{chapter:<16} {label(load):<7} n/a: {notes[0] if notes else 'no run'}")
+                notes = [row["note"] for _, _, row in runs if "note" in row]
+                print(f"{name:<35} {label(load):<7} n/a: {notes[0] if notes else 'no run'}")
                 continue
-            speed = [float(c["per_second"]) / float(b["per_second"]) for c, b in pairs]
-            cost = [(c["cpu_user_us"] + c["cpu_sys_us"]) / (b["cpu_user_us"] + b["cpu_sys_us"])
-                    for c, b in pairs]
-            row = median_row([c for c, _ in pairs])
-            met = statistics.median(speed) >= least and statistics.median(cost) <= most
+            speed = median_interval([s for s, _ in pairs])
+            cost = median_interval([c for _, c in pairs])
+            row = median_row([row for s, _, row in runs if s is not None])
+            # yes: the whole interval meets the target; no: none of it does;
+            # ?: the target is inside the interval, more rounds could tell.
+            if speed[1] >= least and cost[2] <= most:
+                met = "yes"
+            elif speed[2] < least or cost[1] > most:
+                met = "no"
+            else:
+                met = "?"
             calls, switches = (f"{row[k]:.2f}" if row.get(k) is not None else "n/a"
                                for k in ("syscalls_per_req", "ctx_per_req"))
-            print(f"{chapter:<16} {label(load):<7} {statistics.median(speed):>11.2f} "
-                  f"{min(speed):>5.2f}-{max(speed):<5.2f} {'>=' + format(least, '.2f'):>7} "
-                  f"{statistics.median(cost):>13.2f} {min(cost):>5.2f}-{max(cost):<5.2f} "
-                  f"{'<=' + format(most, '.2f'):>7}  {calls:>9} {switches:>7}  "
-                  f"{'yes' if met else 'no':>3}")
+            print(f"{name:<35} {label(load):<7} {speed[0]:>7.2f} [{speed[1]:.2f}-{speed[2]:.2f}] "
+                  f"{'>=' + format(least, '.2f'):>7} {cost[0]:>7.2f} [{cost[1]:.2f}-{cost[2]:.2f}] "
+                  f"{'<=' + format(most, '.2f'):>7}  {calls:>9} {switches:>7}  {met:>3}")
 
 
 def main_table(rows, iperf):

@@ -61,7 +61,8 @@ MARK = "\x1eEND-OF-COMMAND"
 # What the long runs wrote: make bench, BENCH_ONLY=designs and =targets runs,
 # make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
-             "tests/bench/targets-run.txt", "tests/tsan/last-run.txt"]
+             "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
+             "tests/tsan/last-run.txt"]
 
 NORMALISE = [
     (re.compile(r"(127\.0\.0\.1|\[::1\]|localhost):\d+"), r"\1:PORT"),

@@ -3,7 +3,11 @@
 Every test runs for each way the workers share the listener (--accept:
 poll, block, lock, main), against the C++ and the Python twin.
 """
+import contextlib
+import os
+import resource
 import subprocess
+import sys
 
 import pytest
 
@@ -11,7 +15,7 @@ from conftest import (STOP_SECONDS, STOP_STATES, assert_stopped_without_errors,
                       assert_two_at_once_and_the_third_waits, echo_line,
                       flood_while_sampling, open_fds, sanitizer_threads, stop_in_state,
                       thread_count, wait_for)
-from harness import Server, program
+from harness import ROOT, Server, program
 
 CHAPTER = "06_thread_pool"
 STRATEGIES = ["poll", "block", "lock", "main"]
@@ -69,3 +73,56 @@ def test_the_stop_wakes_every_worker_blocked_in_accept(impl, tmp_path):
         echo_line(server)
     finally:
         assert server.stop(timeout=STOP_SECONDS) == 0, server.stderr_text()
+
+
+# The Python twin's wake_blocked_accepts() the way macOS and the BSDs run
+# it: shutdown() of the listener fails there (ENOTCONN), so the stop wakes
+# each blocked accept() with a connection of its own.
+LIKE_MACOS = """
+import errno, os, runpy, socket, sys
+real_shutdown = socket.socket.shutdown
+
+def shutdown(self, how):
+    if self.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        raise OSError(errno.ENOTCONN, os.strerror(errno.ENOTCONN))
+    return real_shutdown(self, how)
+
+socket.socket.shutdown = shutdown
+sys.argv = [sys.argv[1], "server"] + sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def in_accept(pid):
+    """The threads of pid asleep in accept() (Linux: wchan inet_csk_accept)."""
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            names.append(open(f"/proc/{pid}/task/{tid}/wchan").read())
+    return names.count("inet_csk_accept")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/wchan"), reason="needs Linux's /proc")
+def test_python_wakes_accepts_that_hold_every_free_descriptor_by_connecting(tmp_path):
+    # Linux's accept() takes its descriptor number before it sleeps. With
+    # the limit lowered to what is open plus the sleepers' numbers, no number
+    # is free: the first wake-up connection can only be made because the
+    # pool closes its spare descriptor first (reserve_descriptor), and each
+    # one's number is free again for the next once it is closed.
+    workers = 4
+    argv = [sys.executable, "-c", LIKE_MACOS, str(ROOT / CHAPTER / "reference.py"),
+            "--port", "0", "--workers", str(workers), "--accept", "block"]
+    server = Server(argv, cwd=tmp_path)
+    try:
+        server.wait_ready()
+        pid = server.proc.pid
+        wait_for(lambda: in_accept(pid) == workers, 5, f"{workers} workers asleep in accept()")
+        limit = open_fds(pid) + workers
+        resource.prlimit(pid, resource.RLIMIT_NOFILE,
+                         (limit, resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]))
+    finally:
+        status = server.stop(timeout=STOP_SECONDS)
+    assert status == 0, server.stderr_text()
+    assert_stopped_without_errors(server)
+    # One wake-up connection per worker, each taken by a worker's accept().
+    assert sum("connection from" in line for line in server.stderr_lines) == workers

@@ -82,3 +82,34 @@ def test_without_the_watcher_a_blocked_recv_misses_the_stop():
     finally:
         proc.kill()
         proc.wait()
+
+
+DEFERRED = """
+import signal, sys, threading
+sys.path.insert(0, {common!r})
+import contract
+
+def main():
+    print("listening on 127.0.0.1:9", flush=True)
+    with contract.stop_deferred():
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # to this thread
+        total = sum(range(100_000))  # bytecodes: a handler let in would run among them
+        print("pending in the block:", signal.SIGTERM in signal.sigpending(), flush=True)
+    print("after the block", flush=True)
+
+contract.run(main)
+"""
+
+
+def test_a_stop_sent_inside_stop_deferred_is_taken_as_the_block_ends():
+    # The main thread's Thread.start() and Queue.put() run in such a block:
+    # the stop must wait for the block, and then end the program, exit 0.
+    proc = subprocess.Popen([sys.executable, "-c", DEFERRED.format(common=str(ROOT / "common"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=STOP_SECONDS)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (proc.returncode, err) == (0, "")
+    assert out.splitlines() == ["listening on 127.0.0.1:9", "pending in the block: True"]

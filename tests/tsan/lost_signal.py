@@ -48,6 +48,16 @@ def lost_in(argv, runs):
     return lost
 
 
+def compiler_version(compiler):
+    """12.2.0 for g++ 12 (whose -dumpversion says 12), 14.0.6 for clang++ 14
+    (which has no -dumpfullversion; its -dumpversion says 14.0.6)."""
+    for flag in ("-dumpfullversion", "-dumpversion"):
+        run = subprocess.run([compiler, flag], capture_output=True, text=True)
+        if run.returncode == 0 and run.stdout.strip():
+            return run.stdout.strip()
+    raise SystemExit(f"error: {compiler} tells no version")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     runs = int(os.environ.get("TSAN_RUNS", "3000"))
@@ -58,8 +68,7 @@ def main():
     lines = [f"{'compiler':14}  {'build':6}  {'what':46}  {'runs':>5}  {'lost':>4}"]
     print(lines[0], flush=True)
     for compiler in compilers:
-        version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
-                                 check=True).stdout.strip()
+        version = compiler_version(compiler)
         for name, what in BUILDS:
             lost = lost_in([os.path.join(here, f"lost_signal_{name}.{compiler}")], runs)
             lines.append(f"{compiler + ' ' + version:14}  {name:6}  {what:46}  {runs:5}  {lost:4}")
