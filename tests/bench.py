@@ -74,9 +74,11 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
 # threads that already existed when it attached (each has its own events)
 # than for those started after (their events are clones, which the kernel
 # swaps on a switch instead of switching out and in: context_equiv() in
-# kernel/events/core.c). 06's pool exists before the load, 04's handler
-# threads start with it: measured in one run, 06 paid about 10% more CPU
-# per request than the yardstick with perf attached, 2% without.
+# kernel/events/core.c; our reading of the source, not traced). 06's pool
+# exists before the load, 04's handler threads start with it. Measured:
+# 06 at 16 clients used 1.13 of the yardstick's CPU per request with perf
+# attached to the timed run (tests/bench/targets-perf-timed-run.txt), 1.01
+# without (tests/bench/targets-run.txt), medians of 20 rounds each.
 COUNT_SECONDS = max(DURATION / 2, 0.5)
 # BENCH_PERF_TIMED=1: the old way, one run counted and timed at once, to
 # see perf's own cost (BENCH_ONLY=targets BENCH_PERF_TIMED=1 make bench).
@@ -627,11 +629,13 @@ def table(title, header):
 
 def run_targets():
     """BENCH_ONLY=targets: each target row against the blocking yardstick.
-    One run of a server moves by 10-20% from the next on this machine, and
-    the rate of that drift is minutes, so each chapter's run is put between
-    two runs of the yardstick (Y A Y B Y ...: every yardstick run is the
-    after of one chapter and the before of the next) and divided by their
-    mean. Each round starts one chapter later, so that none is always
+    One run of a server moves by 10-20% from the next on this machine.
+    Whatever part of that is a slow drift of the machine (a neighbour's
+    load, the clock) the yardstick just before and just after shares, so
+    each chapter's run is put between two runs of the yardstick (Y A Y B Y
+    ...: every yardstick run is the after of one chapter and the before of
+    the next) and divided by their mean; the part that is noise from one
+    run to the next only more rounds narrow. Each round starts one chapter later, so that none is always
     first or last. The table gives the median of those ratios over the
     rounds, and a 95% confidence interval for it."""
     order = list(range(len(TARGETS)))

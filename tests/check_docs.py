@@ -157,10 +157,27 @@ class Shell:
         if background_lines:
             more = []
             deadline = time.monotonic() + READY_SECONDS
-            while len(output) + len(more) < background_lines:
-                more += self._collect(None, deadline - time.monotonic(), command, limit=1)
+            try:
+                while len(output) + len(more) < background_lines:
+                    more += self._collect(None, deadline - time.monotonic(), command, limit=1)
+            except TimeoutError as e:
+                # Silence has two causes: a server that is slow to start, and
+                # one that has already exited (a port in use, with its error
+                # sent to /dev/null). bash's job table tells them apart.
+                raise TimeoutError(f"{e}; the job: {self.job_state()}") from None
             output += more
         return output
+
+    def job_state(self):
+        """bash's line for the newest background job: 'Running', or
+        'Exit N' / 'Done' when it has ended."""
+        self.proc.stdin.write(f"jobs -l %%; printf '%s\\n' '{MARK}'\n")
+        self.proc.stdin.flush()
+        try:
+            return " ".join(" ".join(self._collect(lambda line: line == MARK, COMMAND_SECONDS,
+                                                   "jobs -l")).split()) or "none"
+        except (TimeoutError, RuntimeError) as e:
+            return f"unknown ({e})"
 
     def _collect(self, is_end, seconds, command, limit=None):
         got = []
