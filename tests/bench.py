@@ -77,12 +77,13 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
 # kernel/events/core.c; our reading of the source, not traced). 06's pool
 # exists before the load, 04's handler threads start with it. Measured:
 # 06 at 16 clients used 1.13 of the yardstick's CPU per request with perf
-# attached to the timed run (tests/bench/targets-perf-timed-run.txt), 1.01
-# without (tests/bench/targets-run.txt), medians of 20 rounds each.
+# attached to the timed run (tests/bench/targets-perf-timed-run.txt, the
+# median of 10 rounds), 1.01 without (tests/bench/targets-run.txt, 20).
 COUNT_SECONDS = max(DURATION / 2, 0.5)
 # BENCH_PERF_TIMED=1: the old way, one run counted and timed at once, to
 # see perf's own cost (BENCH_ONLY=targets BENCH_PERF_TIMED=1 make bench).
 PERF_TIMED = os.environ.get("BENCH_PERF_TIMED") == "1"
+TARGETS_CSV = "targets-perf-timed.csv" if PERF_TIMED else "targets.csv"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
@@ -542,7 +543,7 @@ def main():
           flush=True)
     if ONLY == "targets":
         run_targets()
-        print(f"\n({time.monotonic() - started:.0f} s)")
+        print(f"\nresults: tests/bench/{TARGETS_CSV} ({time.monotonic() - started:.0f} s)")
         name = "targets-perf-timed-run.txt" if PERF_TIMED else "targets-run.txt"
         (OUT / name).write_text("\n".join(OUTPUT) + "\n")
         return
@@ -635,11 +636,15 @@ def run_targets():
     each chapter's run is put between two runs of the yardstick (Y A Y B Y
     ...: every yardstick run is the after of one chapter and the before of
     the next) and divided by their mean; the part that is noise from one
-    run to the next only more rounds narrow. Each round starts one chapter later, so that none is always
-    first or last. The table gives the median of those ratios over the
-    rounds, and a 95% confidence interval for it."""
+    run to the next only more rounds narrow. Each round starts one chapter
+    later, so that none is always first or last. The table gives the median
+    of those ratios over the rounds, and a 95% confidence interval for it;
+    every round's ratios and the figures behind them go to
+    tests/bench/targets.csv (TARGETS_CSV), so that a table can be checked, or two runs
+    pooled, without running again."""
     order = list(range(len(TARGETS)))
     ratios = {}  # (target index, load) -> [(req/s ratio, CPU ratio, chapter row)]
+    raw = []  # one row of targets.csv per round, chapter and load
 
     def yardstick():
         try:
@@ -670,7 +675,19 @@ def run_targets():
                                                    float(a["per_second"])) / 2)
                 cost = cpu_per_request(c) / ((cpu_per_request(b) + cpu_per_request(a)) / 2)
                 ratios.setdefault((index, load), []).append((speed, cost, c))
+                raw.append({"round": round_, "chapter": " ".join([chapter] + args),
+                            "load": label(load), "req_s_ratio": f"{speed:.4f}",
+                            "cpu_ratio": f"{cost:.4f}", "req_s": c["per_second"],
+                            "req_s_before": b["per_second"], "req_s_after": a["per_second"],
+                            "cpu_us": f"{cpu_per_request(c):.3f}",
+                            "cpu_us_before": f"{cpu_per_request(b):.3f}",
+                            "cpu_us_after": f"{cpu_per_request(a):.3f}"})
             before = after
+    if raw:
+        with open(OUT / TARGETS_CSV, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(raw[0]))
+            writer.writeheader()
+            writer.writerows(raw)
     targets_table(ratios)
 
 

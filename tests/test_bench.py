@@ -4,6 +4,7 @@
 but what it computes from them is checked here: the confidence interval of
 its targets table, and its refusal to measure a sanitizer build.
 """
+import csv
 import math
 import os
 
@@ -74,3 +75,36 @@ def test_it_measures_only_a_release_build_linked_after_its_variant(
     with pytest.raises(SystemExit) as exit_:
         bench.check_build()
     assert str(exit_.value) == error
+
+
+def test_each_chapter_is_divided_by_the_yardstick_runs_on_either_side(tmp_path, monkeypatch):
+    # A fake run_design: the yardstick's req/s rises by 100 a run (a drift),
+    # every chapter serves 1.5 times the mean of its neighbours' and costs
+    # 0.5 times their CPU. The ratios must come out exact, round by round,
+    # in targets.csv, whichever chapter a round starts with.
+    runs = []
+
+    def fake_run_design(chapter, args, impl, loads):
+        runs.append(chapter)
+        if impl == "ref":
+            n = runs.count("blocking_echo")
+            return {load: {"per_second": 1000 + 100 * n, "cpu_user_us": 4.0, "cpu_sys_us": 6.0}
+                    for load in loads}
+        n = runs.count("blocking_echo")  # the yardstick runs so far: the one before is n
+        mean = 1000 + 100 * n + 50
+        return {load: {"per_second": 1.5 * mean, "cpu_user_us": 2.0, "cpu_sys_us": 3.0}
+                for load in loads}
+
+    monkeypatch.setattr(bench, "run_design", fake_run_design)
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    bench.run_targets()
+    with open(tmp_path / "targets.csv") as f:
+        rows = list(csv.DictReader(f))
+    expected = sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) * 2
+    assert len(rows) == expected
+    assert {(r["req_s_ratio"], r["cpu_ratio"]) for r in rows} == {("1.5000", "0.5000")}
+    # Y A Y B ...: one yardstick run before the first chapter and one after each.
+    assert runs.count("blocking_echo") == 2 * (1 + len(bench.TARGETS))
+    first = [runs[1], runs[1 + 2 * len(bench.TARGETS) + 1]]
+    assert first[0] != first[1]  # the second round starts one chapter later
