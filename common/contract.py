@@ -307,6 +307,34 @@ def _on_stop(signum, frame):
         _take_stop()
 
 
+# A Python handler runs between two bytecodes of whatever the main thread
+# is running, and some of that is code whose exceptions CPython does not
+# let out: a weakref callback, a __del__, an at-fork hook. A Stop raised
+# there goes to sys.unraisablehook, which prints "Exception ignored in ..."
+# and a traceback, and the main thread goes on; our handler has already set
+# SIG_IGN, so no second signal can help. Seen once in a TSan suite: 04's
+# twin, SIGINT just after it started, the Stop raised in importlib's
+# _get_module_lock.<locals>.cb, then serving on. Our hook keeps such a Stop
+# quiet and remembers it (_stop_lost); the main thread's next wait raises
+# it again (LostStopRaised.service_actions in serve_forever, at most
+# poll_interval later; wait_readable at once).
+_stop_lost = False
+
+
+def _unraisable(unraisable):
+    global _stop_lost
+    if isinstance(unraisable.exc_value, Stop):
+        _stop_lost = True
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
+def raise_a_lost_stop():
+    """Raises Stop if a stop was taken where it could not get out."""
+    if _stop_lost:
+        raise Stop()
+
+
 @contextlib.contextmanager
 def stop_deferred():
     """SIGINT/SIGTERM blocked in this thread for the block; a stop sent
@@ -366,6 +394,7 @@ def wait_readable(*socks, forking=False):
     if not forking:
         _watch.watch()
     while True:
+        raise_a_lost_stop()
         readable, _, _ = select.select([*socks, stop], [], [])
         if stop not in readable:
             return readable
@@ -385,6 +414,7 @@ def run(main, forking=False):
     try:
         # Inside the try: a signal between these lines raises Stop too.
         _watch = _StopWatch()
+        sys.unraisablehook = _unraisable
         signal.signal(signal.SIGINT, _on_stop)
         signal.signal(signal.SIGTERM, _on_stop)
         if not forking:
@@ -398,6 +428,16 @@ def run(main, forking=False):
     except OSError as e:
         sys.stderr.write(f"error: {e.strerror or e}\n")
         sys.exit(1)
+
+
+class LostStopRaised:
+    """Mixed into every server by make_server(): serve_forever() calls
+    service_actions() after each request and each poll_interval (0.5 s),
+    and there a Stop that was lost (_stop_lost) is raised again."""
+
+    def service_actions(self):
+        super().service_actions()
+        raise_a_lost_stop()
 
 
 class StopReachesTheHandler:
@@ -486,7 +526,7 @@ def make_server(base, args, handler, family=None, address=None, **attributes):
         raise Failure(f"unix socket path {address}: {os.strerror(errno.ENAMETOOLONG)}")  # address.cpp
     stream = base.socket_type == socket.SOCK_STREAM
     attributes.setdefault("allow_reuse_address", stream)
-    bases = (OneLineErrors,) + ((StopReachesTheHandler,) if stream else ()) + \
+    bases = (OneLineErrors, LostStopRaised) + ((StopReachesTheHandler,) if stream else ()) + \
         ((StartsThreadsWithStopDeferred,) if issubclass(base, socketserver.ThreadingMixIn) else ()) + \
         (base,)
     server_class = type("Server", bases, {"address_family": family, **attributes})
