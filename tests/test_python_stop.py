@@ -84,6 +84,19 @@ def test_without_the_watcher_a_blocked_recv_misses_the_stop():
         proc.wait()
 
 
+def run_to_its_end(program):
+    """Runs a program (its {common} filled in) that must end on its own
+    within STOP_SECONDS; (exit status, stdout, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-c", program.format(common=str(ROOT / "common"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=STOP_SECONDS)
+    finally:
+        proc.kill()
+        proc.wait()
+    return proc.returncode, out, err
+
+
 DEFERRED = """
 import signal, sys, threading
 sys.path.insert(0, {common!r})
@@ -104,14 +117,8 @@ contract.run(main)
 def test_a_stop_sent_inside_stop_deferred_is_taken_as_the_block_ends():
     # The main thread's Thread.start() and Queue.put() run in such a block:
     # the stop must wait for the block, and then end the program, exit 0.
-    proc = subprocess.Popen([sys.executable, "-c", DEFERRED.format(common=str(ROOT / "common"))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=STOP_SECONDS)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert (proc.returncode, err) == (0, "")
+    returncode, out, err = run_to_its_end(DEFERRED)
+    assert (returncode, err) == (0, "")
     assert out.splitlines() == ["listening on 127.0.0.1:9", "pending in the block: True"]
 
 
@@ -147,14 +154,8 @@ def test_a_stop_raised_where_cpython_drops_exceptions_is_raised_again():
     # weakref callback, printed "Exception ignored in ...", and served on,
     # deaf to SIGTERM. The lost Stop must be kept quiet and raised at the
     # next wait: serve_forever() ends, exit 0, nothing on stderr.
-    proc = subprocess.Popen([sys.executable, "-c", LOST.format(common=str(ROOT / "common"))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=STOP_SECONDS)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert (proc.returncode, err) == (0, "")
+    returncode, out, err = run_to_its_end(LOST)
+    assert (returncode, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == "the Stop did not get out of the callback"
     assert lines[1].startswith("listening on 127.0.0.1:") and len(lines) == 2
