@@ -315,9 +315,10 @@ def _on_stop(signum, frame):
 # SIG_IGN, so no second signal can help. Seen once in a TSan suite: 04's
 # twin, SIGINT just after it started, the Stop raised in importlib's
 # _get_module_lock.<locals>.cb, then serving on. Our hook keeps such a Stop
-# quiet and remembers it (_stop_lost); the main thread's next wait raises
-# it again (LostStopRaised.service_actions in serve_forever, at most
-# poll_interval later; wait_readable at once).
+# quiet and remembers it (_stop_lost); serve_forever() raises it again
+# (LostStopRaised.service_actions, at most poll_interval later). A wait in
+# wait_readable() needs no such help: it selects on the stop itself, which
+# the watcher has seen (or, forking, the wakeup socket still holds).
 _stop_lost = False
 
 
@@ -384,18 +385,22 @@ def shut_down_connections():
         _watch.shut_down_all()
 
 
-def wait_readable(*socks, forking=False):
+def wait_readable(*socks, forking=False, timeout=None):
     """select() until one of socks is readable, or raises Stop at a stop,
-    whichever comes first; with no socks, waits for the stop. forking=True
-    in a process that forks: no watcher thread, the wakeup socket itself."""
+    whichever comes first; with no socks, waits for the stop. After timeout
+    seconds (None: no limit) with neither, returns []. forking=True in a
+    process that forks: no watcher thread, the wakeup socket itself."""
     if _watch is None:
-        return select.select(socks, [], [])[0]
+        return select.select(socks, [], [], timeout)[0]
     stop = _watch.wakeup if forking else _watch.stopped
     if not forking:
         _watch.watch()
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        raise_a_lost_stop()
-        readable, _, _ = select.select([*socks, stop], [], [])
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        readable, _, _ = select.select([*socks, stop], [], [], left)
+        if not readable:
+            return []  # the timeout
         if stop not in readable:
             return readable
         if not forking or any(n in _STOP_SIGNALS for n in stop.recv(64)):
@@ -433,11 +438,20 @@ def run(main, forking=False):
 class LostStopRaised:
     """Mixed into every server by make_server(): serve_forever() calls
     service_actions() after each request and each poll_interval (0.5 s),
-    and there a Stop that was lost (_stop_lost) is raised again."""
+    and there a Stop that was lost (_stop_lost) is raised again. The wait
+    of handle_request() has no such hook: it is done in wait_readable()
+    first, which sees the stop, lost or not."""
 
     def service_actions(self):
         super().service_actions()
         raise_a_lost_stop()
+
+    def handle_request(self):
+        forking = isinstance(self, socketserver.ForkingMixIn)  # then no watcher thread
+        if wait_readable(self.socket, forking=forking, timeout=self.timeout):
+            super().handle_request()  # the listener is readable: no wait
+        else:
+            self.handle_timeout()
 
 
 class StopReachesTheHandler:
