@@ -46,6 +46,11 @@ than the code does:
     the load generator ends every connection gracefully (it half-closes and
     reads the last echoes), so no server logs a reset it did not earn.
 
+`python3 tests/bench.py --intervals [FILE]` runs nothing: it reads the
+rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv) and prints
+each target's median and interval to 3 decimals, each target decided on its
+own, where the run's table rounds to 2 and decides a row's two at once.
+
 Standard library only; gnuplot and iperf3 are Debian packages that `make
 bench` installs when it can (the table is printed without them).
 """
@@ -63,6 +68,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from harness import CHAPTERS, ROOT, HarnessError, Server, program
 
@@ -531,6 +537,11 @@ def print(*args, **kwargs):  # noqa: A001 -- the table goes to the screen and to
 
 
 def main():
+    if sys.argv[1:2] == ["--intervals"] and len(sys.argv) <= 3:
+        intervals_table(Path(sys.argv[2]) if len(sys.argv) == 3 else OUT / "targets.csv")
+        return
+    if sys.argv[1:]:
+        sys.exit("usage: python3 tests/bench.py [--intervals [FILE]]  (make bench runs it)")
     if not sys.platform.startswith("linux"):
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
@@ -713,6 +724,51 @@ def median_interval(values):
     return statistics.median(values), values[k - 1], values[n - k]
 
 
+def verdict(interval, least=None, most=None):
+    """Whether a (median, low, high) interval meets a target of at least
+    `least` or at most `most`: "yes" when the whole interval does, "no" when
+    none of it does, "?" when the target lies inside it (more rounds, or a
+    quieter machine, could tell)."""
+    _, low, high = interval
+    if least is not None:
+        return "yes" if low >= least else "no" if high < least else "?"
+    return "yes" if high <= most else "no" if low > most else "?"
+
+
+def intervals_table(path):
+    """`python3 tests/bench.py --intervals [FILE]`: the targets from the rounds
+    a BENCH_ONLY=targets run kept (tests/bench/targets.csv unless FILE), to 3
+    decimals, each target decided on its own. Reads the file only: no server
+    is run, so it takes no time and needs no build."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for r in rows:
+            r["req_s_ratio"], r["cpu_ratio"] = float(r["req_s_ratio"]), float(r["cpu_ratio"])
+    except OSError as e:
+        sys.exit(f"error: {path}: {e.strerror}")
+    except (KeyError, ValueError) as e:
+        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run ({e!r})")
+    table(f"{path.name}: median [95% interval] of the rounds; "
+          "met: yes, no, or ? (the target inside the interval)",
+          f"{'chapter':<30} {'load':<7} {'rounds':>6}  {'req/s ratio':>19} {'target':>6} "
+          f"{'met':>3}  {'CPU/req ratio':>19} {'target':>6} {'met':>3}")
+    for chapter, args, loads, least, most in TARGETS:
+        name = " ".join([chapter] + args)
+        for load in loads:
+            mine = [r for r in rows if r["chapter"] == name and r["load"] == label(load)]
+            if not mine:
+                print(f"{name:<30} {label(load):<7} no rounds")
+                continue
+            speed = median_interval([r["req_s_ratio"] for r in mine])
+            cost = median_interval([r["cpu_ratio"] for r in mine])
+            print(f"{name:<30} {label(load):<7} {len(mine):>6}  "
+                  f"{speed[0]:.3f} [{speed[1]:.3f}-{speed[2]:.3f}] {'>=' + format(least, '.2f'):>6} "
+                  f"{verdict(speed, least=least):>3}  "
+                  f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6} "
+                  f"{verdict(cost, most=most):>3}")
+
+
 def targets_table(ratios):
     table("\nRatios to the blocking yardstick (the mean of the runs just before and just "
           "after); median over the rounds, [95% confidence interval]\n"
@@ -731,14 +787,8 @@ def targets_table(ratios):
             speed = median_interval([s for s, _ in pairs])
             cost = median_interval([c for _, c in pairs])
             row = median_row([row for s, _, row in runs if s is not None])
-            # yes: the whole interval meets the target; no: none of it does;
-            # ?: the target is inside the interval, more rounds could tell.
-            if speed[1] >= least and cost[2] <= most:
-                met = "yes"
-            elif speed[2] < least or cost[1] > most:
-                met = "no"
-            else:
-                met = "?"
+            verdicts = {verdict(speed, least=least), verdict(cost, most=most)}
+            met = "no" if "no" in verdicts else "?" if "?" in verdicts else "yes"
             calls, switches = (f"{row[k]:.2f}" if row.get(k) is not None else "n/a"
                                for k in ("syscalls_per_req", "ctx_per_req"))
             print(f"{name:<35} {label(load):<7} {speed[0]:>7.2f} [{speed[1]:.2f}-{speed[2]:.2f}] "

@@ -2,15 +2,20 @@
 
 `make bench` prints figures that no test may time (a noisy 2-core machine),
 but what it computes from them is checked here: the confidence interval of
-its targets table, and its refusal to measure a sanitizer build.
+its targets table and when a target counts as met, its refusal to measure a
+sanitizer build, and the figures the READMEs quote from the rounds it kept.
 """
 import csv
 import math
 import os
+import re
+import subprocess
+import sys
 
 import pytest
 
 import bench
+from harness import ROOT
 
 
 def below(n, k):
@@ -108,3 +113,112 @@ def test_each_chapter_is_divided_by_the_yardstick_runs_on_either_side(tmp_path, 
     assert runs.count("blocking_echo") == 2 * (1 + len(bench.TARGETS))
     first = [runs[1], runs[1 + 2 * len(bench.TARGETS) + 1]]
     assert first[0] != first[1]  # the second round starts one chapter later
+
+
+@pytest.mark.parametrize("interval, target, verdict", [
+    ((1.00, 0.96, 1.04), {"least": 0.95}, "yes"),
+    ((1.00, 0.95, 1.04), {"least": 0.95}, "yes"),  # the edge meets it
+    ((0.97, 0.94, 1.04), {"least": 0.95}, "?"),
+    ((0.93, 0.91, 0.949), {"least": 0.95}, "no"),
+    ((1.00, 0.96, 1.04), {"most": 1.05}, "yes"),
+    ((1.00, 0.96, 1.05), {"most": 1.05}, "yes"),
+    ((1.04, 1.00, 1.07), {"most": 1.05}, "?"),
+    ((1.08, 1.051, 1.10), {"most": 1.05}, "no"),
+])
+def test_a_target_is_met_only_by_its_whole_interval(interval, target, verdict):
+    assert bench.verdict(interval, **target) == verdict
+
+
+def write_rounds(path, rows):
+    """A targets.csv of (chapter, load, req/s ratio, CPU ratio) rows."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["round", "chapter", "load", "req_s_ratio", "cpu_ratio"])
+        for round_, (chapter, load, speed, cost) in enumerate(rows, 1):
+            writer.writerow([round_, chapter, load, f"{speed:.4f}", f"{cost:.4f}"])
+
+
+def test_intervals_reads_the_kept_rounds_and_decides_each_target_alone(tmp_path, capsys):
+    # 9 rounds of 04 at 16 clients: the interval is the 2nd value from each
+    # end (test_the_interval_is_between_the_order_statistics...). Its req/s
+    # interval is above 0.95, its CPU interval holds 1.05: yes and ?, where
+    # the run's table, asking both at once, says ?.
+    speeds = [0.96, 0.97, 0.98, 0.99, 1.00, 1.01, 1.02, 1.03, 1.04]
+    costs = [1.00, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08]
+    write_rounds(tmp_path / "targets.csv",
+                 [("04_threading", "rr c=16", s, c) for s, c in zip(speeds, costs)])
+    bench.intervals_table(tmp_path / "targets.csv")
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.startswith("04_threading") and "c=16" in line)
+    assert row.split()[3:] == ["9", "1.000", "[0.970-1.030]", ">=0.95", "yes",
+                               "1.040", "[1.010-1.070]", "<=1.05", "?"]
+    others = [line for line in lines[3:] if line is not row]
+    assert len(others) == sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) - 1
+    assert all(line.endswith("no rounds") for line in others)
+
+
+@pytest.mark.parametrize("content, error", [
+    (None, "No such file or directory"),
+    ("round,chapter,load\n1,04_threading,rr c=16\n", "not the rounds of a BENCH_ONLY=targets run"),
+])
+def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, content, error):
+    path = tmp_path / "targets.csv"
+    if content is not None:
+        path.write_text(content)
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "bench.py"), "--intervals",
+                           str(path)], capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.startswith(f"error: {path}: ") and error in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def kept_intervals():
+    """{(chapter, load): ((median, low, high) req/s, (...) CPU, rounds)} of
+    tests/bench/targets.csv, as `--intervals` computes them."""
+    with open(bench.OUT / "targets.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    kept = {}
+    for key in {(r["chapter"], r["load"]) for r in rows}:
+        mine = [r for r in rows if (r["chapter"], r["load"]) == key]
+        kept[key] = (bench.median_interval([float(r["req_s_ratio"]) for r in mine]),
+                     bench.median_interval([float(r["cpu_ratio"]) for r in mine]), len(mine))
+    return kept
+
+
+def prose(text):
+    """text without its fenced blocks."""
+    return re.sub(r"^```.*?^```$", "", text, flags=re.S | re.M)
+
+
+def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
+    # Its "Targets" section quotes medians and interval ends to 3 decimals
+    # in its prose: each must be one that --intervals prints from
+    # tests/bench/targets.csv (the transcript above them is run by
+    # check_docs), and so must its count of rounds.
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Targets"):]
+    section = prose(section[:section.index("\n#", 1)])
+    kept = kept_intervals()
+    figures = {f"{x:.3f}" for speed, cost, _ in kept.values() for x in speed + cost}
+    quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
+    assert quoted, "the section quotes no figure: this test is looking in the wrong place"
+    assert [q for q in quoted if q not in figures] == []
+    # (Its other counts are of earlier runs: "With 20 rounds ...".)
+    counts = re.findall(r"(?:the median of|Its last run,) (\d+) rounds", section)
+    assert len(counts) == 2 and {int(n) for n in counts} == {n for _, _, n in kept.values()}
+
+
+@pytest.mark.parametrize("chapter, rows", [
+    ("05_forking", [("05_forking --max-children 64", "rr c=64")]),
+    ("06_thread_pool", [("06_thread_pool --workers 64", "rr c=64"), ("06_thread_pool", "rr c=16")]),
+])
+def test_a_chapter_readme_quotes_the_medians_the_kept_rounds_give(chapter, rows):
+    # The sentence that cites BENCH_ONLY=targets gives, in order, each row's
+    # req/s and CPU medians as the run's table rounds them (2 decimals), and
+    # the number of rounds.
+    text = " ".join(prose((ROOT / chapter / "README.md").read_text()).split())
+    sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z])", text) if "BENCH_ONLY=targets" in s)
+    kept = kept_intervals()
+    expected = [f"{kept[row][i][0]:.2f}" for row in rows for i in (0, 1)]
+    assert re.findall(r"(?<![\d.])\d\.\d\d(?![\d.])", sentence) == expected, sentence
+    assert re.findall(r"(\d+) rounds", sentence) == [str(kept[rows[0]][2])], sentence

@@ -123,9 +123,12 @@ def test_a_stop_sent_inside_stop_deferred_is_taken_as_the_block_ends():
 
 
 LOST = """
-import argparse, signal, socketserver, sys, weakref
+import argparse, atexit, signal, socketserver, sys, weakref
 sys.path.insert(0, {common!r})
 import contract
+
+# At the exit: was a stop watcher thread started (a forking program has none)?
+atexit.register(lambda: print("watcher started:", contract._watch.watcher is not None, flush=True))
 
 def main():
     def callback(_):
@@ -141,25 +144,32 @@ def main():
     del thing  # the callback runs now
     print("the Stop did not get out of the callback", flush=True)
     args = argparse.Namespace(host="127.0.0.1", port=0)
-    with contract.make_server(socketserver.TCPServer, args, socketserver.BaseRequestHandler) as server:
+    with contract.make_server(socketserver.{server}, args, socketserver.BaseRequestHandler) as server:
         contract.announce(server.socket)
         {wait}
 
-contract.run(main)
+contract.run(main, forking={forking})
 """
 
 
-@pytest.mark.parametrize("wait", ["server.serve_forever()", "server.handle_request()",
-                                  "contract.wait_readable(server.socket)"])
-def test_a_stop_raised_where_cpython_drops_exceptions_is_raised_again(wait):
+@pytest.mark.parametrize("wait, server, forking", [
+    ("server.serve_forever()", "TCPServer", False),
+    ("server.handle_request()", "TCPServer", False),
+    ("server.handle_request()", "ForkingTCPServer", True),
+    ("contract.wait_readable(server.socket)", "TCPServer", False),
+])
+def test_a_stop_raised_where_cpython_drops_exceptions_is_raised_again(wait, server, forking):
     # Seen once in a TSan suite: 04's twin took SIGINT inside importlib's
     # weakref callback, printed "Exception ignored in ...", and served on,
     # deaf to SIGTERM. The lost Stop must be kept quiet and raised at the
     # next wait, whichever the program uses (serve_forever: the servers;
     # handle_request: 02's --once; wait_readable: 01's listener, 05's
-    # parent, 06's main thread): it ends, exit 0, nothing on stderr.
-    returncode, out, err = run_to_its_end(LOST.replace("{wait}", wait))
+    # parent, 06's main thread): it ends, exit 0, nothing on stderr. A
+    # forking server's handle_request() waits on the wakeup socket, with
+    # no watcher thread to be copied into its children.
+    program = LOST.replace("{wait}", wait).replace("{server}", server)
+    returncode, out, err = run_to_its_end(program.replace("{forking}", str(forking)))
     assert (returncode, err) == (0, "")
-    lines = out.splitlines()
-    assert lines[0] == "the Stop did not get out of the callback"
-    assert lines[1].startswith("listening on 127.0.0.1:") and len(lines) == 2
+    assert out.splitlines()[0] == "the Stop did not get out of the callback"
+    assert out.splitlines()[1].startswith("listening on 127.0.0.1:")
+    assert out.splitlines()[2:] == [f"watcher started: {not forking}"]
