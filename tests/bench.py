@@ -735,20 +735,34 @@ def verdict(interval, least=None, most=None):
     return "yes" if high <= most else "no" if low > most else "?"
 
 
+def kept_rounds(path):
+    """{(chapter and its options, load): ((median, low, high) of the req/s
+    ratio, the same of the CPU ratio, rounds)} from the rounds a
+    BENCH_ONLY=targets run kept (tests/bench/targets.csv); exits with one
+    error line if path is not such a file."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        ratios = {}
+        for r in rows:
+            ratios.setdefault((r["chapter"], r["load"]), []).append(
+                (float(r["req_s_ratio"]), float(r["cpu_ratio"])))
+    except OSError as e:
+        sys.exit(f"error: {path}: {e.strerror}")
+    except KeyError as e:
+        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run (no column {e})")
+    except ValueError as e:
+        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run ({e})")
+    return {key: (median_interval([s for s, _ in pairs]), median_interval([c for _, c in pairs]),
+                  len(pairs)) for key, pairs in ratios.items()}
+
+
 def intervals_table(path):
     """`python3 tests/bench.py --intervals [FILE]`: the targets from the rounds
     a BENCH_ONLY=targets run kept (tests/bench/targets.csv unless FILE), to 3
     decimals, each target decided on its own. Reads the file only: no server
     is run, so it takes no time and needs no build."""
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-        for r in rows:
-            r["req_s_ratio"], r["cpu_ratio"] = float(r["req_s_ratio"]), float(r["cpu_ratio"])
-    except OSError as e:
-        sys.exit(f"error: {path}: {e.strerror}")
-    except (KeyError, ValueError) as e:
-        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run ({e!r})")
+    kept = kept_rounds(path)
     table(f"{path.name}: median [95% interval] of the rounds; "
           "met: yes, no, or ? (the target inside the interval)",
           f"{'chapter':<30} {'load':<7} {'rounds':>6}  {'req/s ratio':>19} {'target':>6} "
@@ -756,13 +770,11 @@ def intervals_table(path):
     for chapter, args, loads, least, most in TARGETS:
         name = " ".join([chapter] + args)
         for load in loads:
-            mine = [r for r in rows if r["chapter"] == name and r["load"] == label(load)]
-            if not mine:
+            if (name, label(load)) not in kept:
                 print(f"{name:<30} {label(load):<7} no rounds")
                 continue
-            speed = median_interval([r["req_s_ratio"] for r in mine])
-            cost = median_interval([r["cpu_ratio"] for r in mine])
-            print(f"{name:<30} {label(load):<7} {len(mine):>6}  "
+            speed, cost, rounds = kept[name, label(load)]
+            print(f"{name:<30} {label(load):<7} {rounds:>6}  "
                   f"{speed[0]:.3f} [{speed[1]:.3f}-{speed[2]:.3f}] {'>=' + format(least, '.2f'):>6} "
                   f"{verdict(speed, least=least):>3}  "
                   f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6} "

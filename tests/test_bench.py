@@ -172,19 +172,6 @@ def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, cont
     assert proc.stderr.count("\n") == 1
 
 
-def kept_intervals():
-    """{(chapter, load): ((median, low, high) req/s, (...) CPU, rounds)} of
-    tests/bench/targets.csv, as `--intervals` computes them."""
-    with open(bench.OUT / "targets.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    kept = {}
-    for key in {(r["chapter"], r["load"]) for r in rows}:
-        mine = [r for r in rows if (r["chapter"], r["load"]) == key]
-        kept[key] = (bench.median_interval([float(r["req_s_ratio"]) for r in mine]),
-                     bench.median_interval([float(r["cpu_ratio"]) for r in mine]), len(mine))
-    return kept
-
-
 def prose(text):
     """text without its fenced blocks."""
     return re.sub(r"^```.*?^```$", "", text, flags=re.S | re.M)
@@ -193,12 +180,13 @@ def prose(text):
 def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
     # Its "Targets" section quotes medians and interval ends to 3 decimals
     # in its prose: each must be one that --intervals prints from
-    # tests/bench/targets.csv (the transcript above them is run by
-    # check_docs), and so must its count of rounds.
+    # tests/bench/targets.csv (both read it with bench.kept_rounds; the
+    # transcript above them is run by check_docs), and so must its count
+    # of rounds.
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Targets"):]
     section = prose(section[:section.index("\n#", 1)])
-    kept = kept_intervals()
+    kept = bench.kept_rounds(bench.OUT / "targets.csv")
     figures = {f"{x:.3f}" for speed, cost, _ in kept.values() for x in speed + cost}
     quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
     assert quoted, "the section quotes no figure: this test is looking in the wrong place"
@@ -218,7 +206,7 @@ def test_a_chapter_readme_quotes_the_medians_the_kept_rounds_give(chapter, rows)
     # the number of rounds.
     text = " ".join(prose((ROOT / chapter / "README.md").read_text()).split())
     sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z])", text) if "BENCH_ONLY=targets" in s)
-    kept = kept_intervals()
+    kept = bench.kept_rounds(bench.OUT / "targets.csv")
     expected = [f"{kept[row][i][0]:.2f}" for row in rows for i in (0, 1)]
     assert re.findall(r"(?<![\d.])\d\.\d\d(?![\d.])", sentence) == expected, sentence
     assert re.findall(r"(\d+) rounds", sentence) == [str(kept[rows[0]][2])], sentence
