@@ -46,8 +46,14 @@ than the code does:
     the load generator ends every connection gracefully (it half-closes and
     reads the last echoes), so no server logs a reset it did not earn.
 
-`python3 tests/bench.py --intervals [FILE]` runs nothing: it reads the
-rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv) and prints
+BENCH_ONLY=split splits each target row's CPU per request into the kernel's
+part and the server's own code's, from perf's samples of the CPU clock
+(run_split): a count, where the timed CPU per request moves by some 10%
+from one run to the next.
+
+`python3 tests/bench.py --intervals [FILE ...]` runs nothing: it reads the
+rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv; several
+runs' files are pooled) and prints
 each target's median and interval to 3 decimals, each target decided on its
 own, where the run's table rounds to 2 and decides a row's two at once.
 
@@ -137,7 +143,9 @@ DESIGN_TABLE = [
 # BENCH_ONLY=designs runs the design table alone (about 5 minutes).
 # BENCH_ONLY=targets runs the concurrent chapters' C++ servers at rr c=16
 # and c=64, each between two runs of the blocking yardstick, and checks the
-# targets of their ratios (run_targets; about 40 s a round: BENCH_ROUNDS=20).
+# targets of their ratios (run_targets; about 56 s a round: BENCH_ROUNDS=60).
+# BENCH_ONLY=split profiles the same servers and loads (run_split; about 26 s
+# a round: BENCH_ROUNDS=12).
 ONLY = os.environ.get("BENCH_ONLY", "")
 RR16, RR64 = ("rr", 16, None), ("rr", 64, None)
 TARGET_LOADS = [RR16, RR64]
@@ -222,34 +230,52 @@ def perf_works():
 PERF = perf_works()
 
 
-class Counting:
-    """perf stat on pid, its live children, and everything they start from
-    now on. perf starts
-    disabled (-D -1) and is enabled over its control FIFO; its "ack" says
-    it is attached to every thread, so the load can start."""
+class PerfControl:
+    """The two FIFOs of a perf that starts disabled (-D -1) and is enabled
+    and disabled over them: `args` go on perf's command line; toggle()
+    waits for perf's "ack", which says every thread is counted (or no
+    longer), so a load can start at once: no sleep to wait for perf."""
 
-    def __init__(self, pid):
-        self.perf = None
-        if not PERF:
-            return
+    def __init__(self):
         folder = tempfile.mkdtemp(prefix="bench-perf-")
         ctl, ack = os.path.join(folder, "ctl"), os.path.join(folder, "ack")
         os.mkfifo(ctl)
         os.mkfifo(ack)
         # O_RDWR: opening a FIFO so never blocks, even if perf failed to start.
         self.ctl, self.ack = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
-        self.perf = subprocess.Popen(
-            ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches", "-D", "-1",
-             "--control", f"fifo:{ctl},{ack}",
-             # Every process of the tree: a pre-forked pool's children exist
-             # already (those forked later are counted through inheritance).
-             "-p", ",".join(str(member) for member in process_tree(pid))],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        os.write(self.ctl, b"enable\n")
+        self.args = ["-D", "-1", "--control", f"fifo:{ctl},{ack}"]
+        self.folder = folder
+
+    def toggle(self, command):
+        """command: "enable" or "disable"."""
+        os.write(self.ctl, command.encode() + b"\n")
         ready, _, _ = select.select([self.ack], [], [], 10)
         if not ready or not os.read(self.ack, 16).startswith(b"ack"):
-            raise HarnessError("perf stat did not acknowledge 'enable' within 10 s")
-        shutil.rmtree(folder)  # the open FIFOs stay usable
+            raise HarnessError(f"perf did not acknowledge '{command}' within 10 s")
+        shutil.rmtree(self.folder, ignore_errors=True)  # the open FIFOs stay usable
+
+    def close(self):
+        os.close(self.ctl)
+        os.close(self.ack)
+
+
+class Counting:
+    """perf stat on pid, its live children, and everything they start from
+    now on, enabled over a PerfControl before the load starts."""
+
+    def __init__(self, pid):
+        self.perf = None
+        if not PERF:
+            return
+        self.control = PerfControl()
+        self.perf = subprocess.Popen(
+            ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter,context-switches"] +
+            self.control.args +
+            # Every process of the tree: a pre-forked pool's children exist
+            # already (those forked later are counted through inheritance).
+            ["-p", ",".join(str(member) for member in process_tree(pid))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.control.toggle("enable")
 
     def stop(self):
         """{'raw_syscalls:sys_enter': n, 'context-switches': n} from perf's CSV."""
@@ -257,14 +283,23 @@ class Counting:
             return {}
         self.perf.send_signal(signal.SIGINT)
         _, err = self.perf.communicate(timeout=30)
-        os.close(self.ctl)
-        os.close(self.ack)
+        self.control.close()
         counts = {}
         for line in err.splitlines():
             fields = line.split(",")
             if len(fields) > 2 and fields[0].isdigit():
                 counts[fields[2]] = int(fields[0])
         return counts
+
+
+def run_load(server, mode, concurrency, seconds, client_cpus=None):
+    """tests/loadgen against server for `seconds`, pinned to client_cpus if
+    given: the finished process (its stdout is one CSV line of FIELDS)."""
+    return subprocess.run(
+        [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
+         "--concurrency", str(concurrency), "--duration", str(seconds)],
+        capture_output=True, text=True, timeout=seconds + 60,
+        preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
 
 
 def measure(server, load):
@@ -280,11 +315,7 @@ def measure(server, load):
         client_cpus = {0} if cpus == 1 else {1}
 
     def load_for(seconds):
-        return subprocess.run(
-            [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
-             "--concurrency", str(concurrency), "--duration", str(seconds)],
-            capture_output=True, text=True, timeout=seconds + 60,
-            preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
+        return run_load(server, mode, concurrency, seconds, client_cpus)
 
     counting = PERF and mode != "bulk"
     try:
@@ -537,11 +568,11 @@ def print(*args, **kwargs):  # noqa: A001 -- the table goes to the screen and to
 
 
 def main():
-    if sys.argv[1:2] == ["--intervals"] and len(sys.argv) <= 3:
-        intervals_table(Path(sys.argv[2]) if len(sys.argv) == 3 else OUT / "targets.csv")
+    if sys.argv[1:2] == ["--intervals"]:
+        intervals_table([Path(name) for name in sys.argv[2:]] or [OUT / "targets.csv"])
         return
     if sys.argv[1:]:
-        sys.exit("usage: python3 tests/bench.py [--intervals [FILE]]  (make bench runs it)")
+        sys.exit("usage: python3 tests/bench.py [--intervals [FILE ...]]  (make bench runs it)")
     if not sys.platform.startswith("linux"):
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
@@ -553,6 +584,14 @@ def main():
     print(f"make bench: {DURATION:g} s per run, {ROUNDS} rounds, loopback, on {machine()}"
           f"{'; perf attached to the timed runs (BENCH_PERF_TIMED=1)' if PERF_TIMED else ''}\n",
           flush=True)
+    if ONLY == "split":
+        if not PERF:
+            sys.exit("error: BENCH_ONLY=split needs perf (Debian's linux-perf) allowed to "
+                     "sample: run as root, or with kernel.perf_event_paranoid <= 0")
+        run_split()
+        print(f"\nresults: tests/bench/{SPLIT_CSV} ({time.monotonic() - started:.0f} s)")
+        (OUT / "split-run.txt").write_text("\n".join(OUTPUT) + "\n")
+        return
     if ONLY == "targets":
         run_targets()
         print(f"\nresults: tests/bench/{TARGETS_CSV} ({time.monotonic() - started:.0f} s)")
@@ -703,6 +742,150 @@ def run_targets():
     targets_table(ratios)
 
 
+# BENCH_ONLY=split: where each target row's CPU goes, in the kernel or in
+# the server's own code (run_split). perf samples the CPU clock this often
+# on each CPU: some 10,000 samples in a run of 2 s.
+SPLIT_CSV = "split.csv"
+SAMPLE_HZ = 4999
+
+
+def samples_by_space(report):
+    """(samples in user space, all samples) from the text of `perf report
+    --stdio --sort dso -F sample,dso`: a line a DSO, its count first. The
+    kernel's DSOs are [kernel.kallsyms] and its modules ([kernel.*]); every
+    other one (the program, libc, libstdc++, [vdso]) is user space."""
+    user = total = 0
+    for line in report.splitlines():
+        fields = line.split(None, 1)
+        if line.startswith("#") or len(fields) != 2 or not fields[0].isdigit():
+            continue
+        total += int(fields[0])
+        if not fields[1].strip().startswith("[kernel"):
+            user += int(fields[0])
+    return user, total
+
+
+def user_share(chapter, args, impl, load):
+    """(user samples, all samples) of one run under load: perf record starts
+    the server, so every thread and child it ever has inherits the same
+    events, a pool made before the load as much as a thread made for a
+    connection (perf attached later treats them differently: COUNT_SECONDS),
+    and records only while the load runs (enabled over its PerfControl)."""
+    mode, concurrency, _ = load
+    argv = ([str(ROOT / "tests" / "reference" / chapter)] if impl == "ref"
+            else program(chapter, impl, "server"))
+    control = PerfControl()
+    data = Path(control.folder + ".data")
+    log = open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "a")
+    server = Server(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(SAMPLE_HZ),
+                     "-o", str(data)] + control.args + ["--"] + argv + args + ["--port", "0"],
+                    cwd="/tmp", stderr=log)
+    try:
+        server.wait_ready()
+        control.toggle("enable")
+        result = run_load(server, mode, concurrency, DURATION)
+        control.toggle("disable")
+    finally:
+        if server.proc.poll() is None:
+            server.stop(timeout=30)  # perf ends the server, then writes its file
+        control.close()
+        log.close()
+    try:
+        if result.returncode != 0:
+            raise HarnessError(result.stderr.strip())
+        report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "-g", "none",
+                                 "--sort", "dso", "-F", "sample,dso"],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        data.unlink(missing_ok=True)
+    return samples_by_space(report.stdout)
+
+
+def split_ratio(yardstick_share, chapter_share):
+    """The chapter's CPU per request over the yardstick's, if the kernel's
+    work per request is the same for both (the same system calls on the same
+    bytes, as many context switches): K / (1 - u) each, so the ratio is
+    (1 - u_yardstick) / (1 - u_chapter)."""
+    return (1 - yardstick_share) / (1 - chapter_share)
+
+
+def run_split():
+    """BENCH_ONLY=split: each target row's CPU per request, split into the
+    kernel's part and its own code's (user space). Timed, CPU per request
+    moves by some 10% from one run to the next on this machine, the
+    yardstick's as much as a chapter's, which no session's rounds can bring
+    down to the 5% of a target (BENCH_ONLY=targets). The share of it spent
+    in user space is a count of samples, some 10,000 a run, and moves by a
+    few tenths of a point. The kernel's part is the same for a chapter and
+    the yardstick where they make the same calls (the calls/req and ctx/req
+    of the targets table), so their ratio of CPU per request follows from
+    the two shares (split_ratio). Each round profiles the yardstick at each
+    load, then every target row, starting one row later each round;
+    tests/bench/split.csv keeps every profile."""
+    shares = {}  # (target index or None for the yardstick, load) -> [share of each round]
+    ratios = {}  # (target index, load) -> [split_ratio of each round]
+    raw = []
+
+    def profile(round_, index, chapter, args, impl, load):
+        try:
+            user, total = user_share(chapter, args, impl, load)
+        except (HarnessError, subprocess.TimeoutExpired) as e:
+            print(f"    {chapter} {' '.join(args)} {label(load)} failed: {e}")
+            return None
+        if not total:
+            print(f"    {chapter} {' '.join(args)} {label(load)}: perf took no samples")
+            return None
+        raw.append({"round": round_, "chapter": " ".join([chapter] + args), "load": label(load),
+                    "user_samples": user, "samples": total, "user_share": f"{user / total:.4f}"})
+        shares.setdefault((index, load), []).append(user / total)
+        return user / total
+
+    order = list(range(len(TARGETS)))
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: the yardstick and {len(TARGETS)} servers "
+              "under perf record ...", flush=True)
+        yardstick = {load: profile(round_, None, "blocking_echo", [], "ref", load)
+                     for load in TARGET_LOADS}
+        shift = (round_ - 1) % len(order)
+        for index in order[shift:] + order[:shift]:
+            chapter, args, loads, _, _ = TARGETS[index]
+            for load in loads:
+                share = profile(round_, index, chapter, args, "cpp", load)
+                if share is not None and yardstick[load] is not None:
+                    ratios.setdefault((index, load), []).append(
+                        split_ratio(yardstick[load], share))
+    if raw:
+        with open(OUT / SPLIT_CSV, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(raw[0]))
+            writer.writeheader()
+            writer.writerows(raw)
+    split_table(shares, ratios)
+
+
+def split_table(shares, ratios):
+    table("\nCPU per request, split: the share of perf's CPU-clock samples in user space "
+          "(the server's own code\nand its libraries), median over the rounds; the CPU/req "
+          "ratio to the yardstick that the two shares give\nif the kernel's part is the "
+          "same for both, (1 - share of the yardstick) / (1 - share), [95% interval]\n",
+          f"{'chapter':<35} {'load':<7} {'rounds':>6} {'user share':>10}  "
+          f"{'CPU/req ratio':>21} {'target':>6}  met")
+    for load in TARGET_LOADS:
+        runs = shares.get((None, load), [])
+        share = f"{statistics.median(runs):.2%}" if runs else "n/a"
+        print(f"{'reference/blocking_echo':<35} {label(load):<7} {len(runs):>6} {share:>10}")
+    for index, (chapter, args, loads, _, most) in enumerate(TARGETS):
+        name = " ".join([chapter] + args)
+        for load in loads:
+            runs, split = shares.get((index, load), []), ratios.get((index, load), [])
+            if not split:
+                print(f"{name:<35} {label(load):<7} n/a: no profile")
+                continue
+            cost = median_interval(split)
+            print(f"{name:<35} {label(load):<7} {len(split):>6} {statistics.median(runs):>10.2%}  "
+                  f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6}  "
+                  f"{verdict(cost, most=most):>3}")
+
+
 def cpu_per_request(row):
     return row["cpu_user_us"] + row["cpu_sys_us"]
 
@@ -735,35 +918,38 @@ def verdict(interval, least=None, most=None):
     return "yes" if high <= most else "no" if low > most else "?"
 
 
-def kept_rounds(path):
+def kept_rounds(*paths):
     """{(chapter and its options, load): ((median, low, high) of the req/s
     ratio, the same of the CPU ratio, rounds)} from the rounds a
-    BENCH_ONLY=targets run kept (tests/bench/targets.csv); exits with one
-    error line if path is not such a file."""
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-        ratios = {}
-        for r in rows:
-            ratios.setdefault((r["chapter"], r["load"]), []).append(
-                (float(r["req_s_ratio"]), float(r["cpu_ratio"])))
-    except OSError as e:
-        sys.exit(f"error: {path}: {e.strerror}")
-    except KeyError as e:
-        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run (no column {e})")
-    except ValueError as e:
-        sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run ({e})")
+    BENCH_ONLY=targets run kept (tests/bench/targets.csv), or several runs
+    pooled, every round of each; exits with one error line if a path is not
+    such a file."""
+    ratios = {}
+    for path in paths:
+        try:
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            for r in rows:
+                ratios.setdefault((r["chapter"], r["load"]), []).append(
+                    (float(r["req_s_ratio"]), float(r["cpu_ratio"])))
+        except OSError as e:
+            sys.exit(f"error: {path}: {e.strerror}")
+        except KeyError as e:
+            sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run (no column {e})")
+        except ValueError as e:
+            sys.exit(f"error: {path}: not the rounds of a BENCH_ONLY=targets run ({e})")
     return {key: (median_interval([s for s, _ in pairs]), median_interval([c for _, c in pairs]),
                   len(pairs)) for key, pairs in ratios.items()}
 
 
-def intervals_table(path):
-    """`python3 tests/bench.py --intervals [FILE]`: the targets from the rounds
-    a BENCH_ONLY=targets run kept (tests/bench/targets.csv unless FILE), to 3
-    decimals, each target decided on its own. Reads the file only: no server
-    is run, so it takes no time and needs no build."""
-    kept = kept_rounds(path)
-    table(f"{path.name}: median [95% interval] of the rounds; "
+def intervals_table(paths):
+    """`python3 tests/bench.py --intervals [FILE ...]`: the targets from the
+    rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv unless
+    FILEs; several runs' files are pooled), to 3 decimals, each target
+    decided on its own. Reads the files only: no server is run, so it takes
+    no time and needs no build."""
+    kept = kept_rounds(*paths)
+    table(f"{' + '.join(path.name for path in paths)}: median [95% interval] of the rounds; "
           "met: yes, no, or ? (the target inside the interval)",
           f"{'chapter':<30} {'load':<7} {'rounds':>6}  {'req/s ratio':>19} {'target':>6} "
           f"{'met':>3}  {'CPU/req ratio':>19} {'target':>6} {'met':>3}")

@@ -37,7 +37,8 @@ Figures from `make bench` are not run (they take minutes) but checked: a
 fenced block under a line saying "From the run of `make bench`" or naming
 `tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
 `BENCH_ONLY=designs` run, `tests/bench/targets-run.txt`, written by a
-`BENCH_ONLY=targets` run, or `tests/tsan/last-run.txt`, written by `make
+`BENCH_ONLY=targets` run, `tests/bench/split-run.txt`, written by a
+`BENCH_ONLY=split` run, or `tests/tsan/last-run.txt`, written by `make
 tsan-lost-signal`) may hold only lines of those files, the committed output
 of the last runs, so a README cannot quote a figure a run did not print.
 
@@ -62,6 +63,7 @@ MARK = "\x1eEND-OF-COMMAND"
 # make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
+             "tests/bench/split-run.txt",
              "tests/tsan/last-run.txt"]
 
 NORMALISE = [

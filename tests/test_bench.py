@@ -129,6 +129,90 @@ def test_a_target_is_met_only_by_its_whole_interval(interval, target, verdict):
     assert bench.verdict(interval, **target) == verdict
 
 
+# The text `perf report --stdio --sort dso -F sample,dso` printed for a
+# run of 04's server (perf 6.1), cut to its kinds of line.
+PERF_REPORT = """\
+# To display the perf.data header info, please use --header/--header-only options.
+#
+# Total Lost Samples: 0
+#
+# Samples: 9K of event 'cpu-clock:ppp'
+# Event count (approx.): 1832616000
+#
+#       Samples  Shared Object
+# ............  ....................
+#
+          8713  [kernel.kallsyms]
+           452  libc.so.6
+            88  server
+             3  [vdso]
+             2  [kernel.vmlinux]
+
+
+#
+# (Tip: For a higher level overview, try: perf report --sort comm,dso)
+#
+"""
+
+
+def test_a_sample_is_the_kernels_only_in_a_kernel_dso():
+    assert bench.samples_by_space(PERF_REPORT) == (452 + 88 + 3, 8713 + 452 + 88 + 3 + 2)
+    assert bench.samples_by_space("") == (0, 0)
+
+
+def test_the_split_ratio_is_the_kernels_part_over_each_share():
+    # The same kernel work K per request: K / (1 - u) each.
+    assert bench.split_ratio(0.04, 0.04) == 1.0
+    assert bench.split_ratio(0.04, 0.06) == pytest.approx(0.96 / 0.94)
+    assert bench.split_ratio(0.0, 0.5) == 2.0  # half the CPU in our own code: twice the cost
+
+
+def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monkeypatch, capsys):
+    # A fake user_share: the yardstick spends 4% in user space in round 1
+    # and 2% in round 2, every chapter 6% then 3%. Each ratio must use its
+    # own round's yardstick: 0.96/0.94 then 0.98/0.97, never across rounds.
+    calls = []
+
+    def fake_user_share(chapter, args, impl, load):
+        calls.append((chapter, impl, load))
+        round_ = sum(1 for _, i, l in calls if i == "ref" and l == load)  # this round's
+        percent = {"ref": 4, "cpp": 6}[impl] // round_
+        return percent, 100
+
+    monkeypatch.setattr(bench, "user_share", fake_user_share)
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    ratios = {}
+    monkeypatch.setattr(bench, "split_table", lambda shares, split: ratios.update(split))
+    bench.run_split()
+    rows_a_round = sum(len(loads) for _, _, loads, _, _ in bench.TARGETS)
+    assert len(ratios) == rows_a_round
+    for split in ratios.values():
+        assert split == [pytest.approx(0.96 / 0.94), pytest.approx(0.98 / 0.97)]
+    with open(tmp_path / "split.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * (len(bench.TARGET_LOADS) + rows_a_round)
+    assert [r["user_share"] for r in rows if r["chapter"] == "blocking_echo"] == \
+        ["0.0400", "0.0400", "0.0200", "0.0200"]
+    # Each round profiles the yardstick first, then starts one row later.
+    chapters = [c for c, i, _ in calls if i == "cpp"]
+    assert calls[0][1] == "ref" and chapters[0] != chapters[rows_a_round]
+
+
+def test_the_split_table_gives_each_row_its_median_interval_and_verdict(capsys):
+    load = bench.TARGET_LOADS[0]
+    shares = {(None, load): [0.04] * 9, (0, load): [0.05 + i / 1000 for i in range(9)]}
+    ratios = {(0, load): [1.00, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08]}
+    bench.split_table(shares, ratios)
+    lines = capsys.readouterr().out.splitlines()
+    yardstick = next(line for line in lines if line.startswith("reference/blocking_echo"))
+    assert yardstick.split()[1:] == bench.label(load).split() + ["9", "4.00%"]
+    row = next(line for line in lines if line.startswith("04_threading") and bench.label(load) in line)
+    assert row.split()[3:] == ["9", "5.40%", "1.040", "[1.010-1.070]", "<=1.05", "?"]
+    assert sum("n/a: no profile" in line for line in lines) == \
+        sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) - 1
+
+
 def write_rounds(path, rows):
     """A targets.csv of (chapter, load, req/s ratio, CPU ratio) rows."""
     with open(path, "w", newline="") as f:
@@ -147,7 +231,7 @@ def test_intervals_reads_the_kept_rounds_and_decides_each_target_alone(tmp_path,
     costs = [1.00, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08]
     write_rounds(tmp_path / "targets.csv",
                  [("04_threading", "rr c=16", s, c) for s, c in zip(speeds, costs)])
-    bench.intervals_table(tmp_path / "targets.csv")
+    bench.intervals_table([tmp_path / "targets.csv"])
     lines = capsys.readouterr().out.splitlines()
     row = next(line for line in lines if line.startswith("04_threading") and "c=16" in line)
     assert row.split()[3:] == ["9", "1.000", "[0.970-1.030]", ">=0.95", "yes",
@@ -155,6 +239,21 @@ def test_intervals_reads_the_kept_rounds_and_decides_each_target_alone(tmp_path,
     others = [line for line in lines[3:] if line is not row]
     assert len(others) == sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) - 1
     assert all(line.endswith("no rounds") for line in others)
+
+
+def test_intervals_pools_the_rounds_of_several_runs(tmp_path, capsys):
+    # Two runs of 9 and 10 rounds read together are the 19 rounds of one.
+    rows = [("06_thread_pool", "rr c=16", 0.90 + i / 100, 1.10 - i / 100) for i in range(19)]
+    write_rounds(tmp_path / "a.csv", rows[:9])
+    write_rounds(tmp_path / "b.csv", rows[9:])
+    write_rounds(tmp_path / "all.csv", rows)
+    bench.intervals_table([tmp_path / "a.csv", tmp_path / "b.csv"])
+    pooled = capsys.readouterr().out.splitlines()
+    bench.intervals_table([tmp_path / "all.csv"])
+    whole = capsys.readouterr().out.splitlines()
+    assert pooled[0] == "a.csv + b.csv" + whole[0].removeprefix("all.csv")
+    assert pooled[1:] == whole[1:]
+    assert any(line.startswith("06_thread_pool ") and " 19 " in line for line in pooled)
 
 
 @pytest.mark.parametrize("content, error", [
@@ -194,6 +293,24 @@ def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
     # (Its other counts are of earlier runs: "With 20 rounds ...".)
     counts = re.findall(r"(?:the median of|Its last run,) (\d+) rounds", section)
     assert len(counts) == 2 and {int(n) for n in counts} == {n for _, _, n in kept.values()}
+
+
+def test_the_split_section_quotes_only_figures_its_run_printed():
+    # "Where the CPU goes" quotes the split's ratios (3 decimals) and the
+    # timed intervals it compares them with: each must be one that
+    # tests/bench/split-run.txt printed or that --intervals prints from
+    # tests/bench/targets.csv. Its count of rounds is the split run's.
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Where the CPU goes"):]
+    section = prose(section[:section.index("\n#", 1)])
+    run = (bench.OUT / "split-run.txt").read_text()
+    kept = bench.kept_rounds(bench.OUT / "targets.csv")
+    figures = set(re.findall(r"\d\.\d{3}", run)) | \
+        {f"{x:.3f}" for speed, cost, _ in kept.values() for x in speed + cost}
+    quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
+    assert [q for q in quoted if q not in figures] == []
+    rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
+    assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
 
 
 @pytest.mark.parametrize("chapter, rows", [
