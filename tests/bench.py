@@ -577,6 +577,9 @@ def main():
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
     check_build()
+    if ONLY == "split" and not PERF:
+        sys.exit("error: BENCH_ONLY=split needs perf (Debian's linux-perf) allowed to "
+                 "sample: run as root, or with kernel.perf_event_paranoid <= 0")
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.log"):
         old.unlink()
@@ -585,9 +588,6 @@ def main():
           f"{'; perf attached to the timed runs (BENCH_PERF_TIMED=1)' if PERF_TIMED else ''}\n",
           flush=True)
     if ONLY == "split":
-        if not PERF:
-            sys.exit("error: BENCH_ONLY=split needs perf (Debian's linux-perf) allowed to "
-                     "sample: run as root, or with kernel.perf_event_paranoid <= 0")
         run_split()
         print(f"\nresults: tests/bench/{SPLIT_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / "split-run.txt").write_text("\n".join(OUTPUT) + "\n")

@@ -199,6 +199,19 @@ def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monk
     assert calls[0][1] == "ref" and chapters[0] != chapters[rows_a_round]
 
 
+def test_the_split_without_perf_is_one_error_line_before_anything_runs(monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "ONLY", "split")
+    monkeypatch.setattr(bench, "PERF", False)
+    monkeypatch.setattr(bench, "check_build", lambda: None)
+    monkeypatch.setattr(bench, "OUT", tmp_path / "out")
+    monkeypatch.setattr(bench, "run_split", lambda: pytest.fail("the split ran without perf"))
+    monkeypatch.setattr(sys, "argv", ["bench.py"])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    assert str(exit_.value).startswith("error: BENCH_ONLY=split needs perf")
+    assert not (tmp_path / "out").exists()  # nothing written, no log removed
+
+
 def test_the_split_table_gives_each_row_its_median_interval_and_verdict(capsys):
     load = bench.TARGET_LOADS[0]
     shares = {(None, load): [0.04] * 9, (0, load): [0.05 + i / 1000 for i in range(9)]}
