@@ -90,8 +90,8 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
 # exists before the load, 04's handler threads start with it. Measured:
 # 06 at 16 clients used 1.13 of the yardstick's CPU per request with perf
 # attached to the timed run (tests/bench/targets-perf-timed-run.txt, the
-# median of 10 rounds), 1.03 without (tests/bench/targets-run.txt, 60;
-# 1.01 in an earlier run of 20).
+# median of 10 rounds), 1.01 without (tests/bench/targets-run.txt, 60;
+# 1.03 in the run of 60 before, targets-d115516-run.txt; 1.01 in one of 20).
 COUNT_SECONDS = max(DURATION / 2, 0.5)
 # BENCH_PERF_TIMED=1: the old way, one run counted and timed at once, to
 # see perf's own cost (BENCH_ONLY=targets BENCH_PERF_TIMED=1 make bench).

@@ -284,6 +284,16 @@ def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, cont
     assert proc.stderr.count("\n") == 1
 
 
+def quotable_figures():
+    """Every figure to 3 decimals that the kept runs give: the medians and
+    interval ends --intervals prints from the last targets run, from the
+    run before it and from the two pooled, and the split run's ratios."""
+    runs = [bench.OUT / "targets.csv", bench.OUT / "targets-d115516.csv"]
+    figures = {f"{x:.3f}" for rounds in (runs[:1], runs[1:], runs)
+               for speed, cost, _ in bench.kept_rounds(*rounds).values() for x in speed + cost}
+    return figures | set(re.findall(r"\d\.\d{3}", (bench.OUT / "split-run.txt").read_text()))
+
+
 def prose(text):
     """text without its fenced blocks."""
     return re.sub(r"^```.*?^```$", "", text, flags=re.S | re.M)
@@ -292,14 +302,15 @@ def prose(text):
 def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
     # Its "Targets" section quotes medians and interval ends to 3 decimals
     # in its prose: each must be one that --intervals prints from
-    # tests/bench/targets.csv (both read it with bench.kept_rounds; the
-    # transcript above them is run by check_docs), and so must its count
-    # of rounds.
+    # tests/bench/targets.csv, from the run before it (targets-d115516.csv)
+    # or from the two pooled (all read with bench.kept_rounds; the
+    # transcripts above them are run by check_docs), or a split ratio
+    # (split-run.txt); and its count of rounds must be the last run's.
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Targets"):]
     section = prose(section[:section.index("\n#", 1)])
     kept = bench.kept_rounds(bench.OUT / "targets.csv")
-    figures = {f"{x:.3f}" for speed, cost, _ in kept.values() for x in speed + cost}
+    figures = quotable_figures()
     quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
     assert quoted, "the section quotes no figure: this test is looking in the wrong place"
     assert [q for q in quoted if q not in figures] == []
@@ -317,11 +328,9 @@ def test_the_split_section_quotes_only_figures_its_run_printed():
     section = readme[readme.index("### Where the CPU goes"):]
     section = prose(section[:section.index("\n#", 1)])
     run = (bench.OUT / "split-run.txt").read_text()
-    kept = bench.kept_rounds(bench.OUT / "targets.csv")
-    figures = set(re.findall(r"\d\.\d{3}", run)) | \
-        {f"{x:.3f}" for speed, cost, _ in kept.values() for x in speed + cost}
     quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
-    assert [q for q in quoted if q not in figures] == []
+    assert quoted, "the section quotes no figure: this test is looking in the wrong place"
+    assert [q for q in quoted if q not in quotable_figures()] == []
     rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
     assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
 
