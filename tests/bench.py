@@ -744,7 +744,7 @@ def run_targets():
 
 # BENCH_ONLY=split: where each target row's CPU goes, in the kernel or in
 # the server's own code (run_split). perf samples the CPU clock this often
-# on each CPU: some 10,000 samples in a run of 2 s.
+# on each CPU: some 9,000 samples of a server in a run of 2 s.
 SPLIT_CSV = "split.csv"
 SAMPLE_HZ = 4999
 
@@ -812,14 +812,15 @@ def split_ratio(yardstick_share, chapter_share):
 def run_split():
     """BENCH_ONLY=split: each target row's CPU per request, split into the
     kernel's part and its own code's (user space). Timed, CPU per request
-    moves by some 10% from one run to the next on this machine, the
-    yardstick's as much as a chapter's, which no session's rounds can bring
-    down to the 5% of a target (BENCH_ONLY=targets). The share of it spent
-    in user space is a count of samples, some 10,000 a run, and moves by a
-    few tenths of a point. The kernel's part is the same for a chapter and
-    the yardstick where they make the same calls (the calls/req and ctx/req
-    of the targets table), so their ratio of CPU per request follows from
-    the two shares (split_ratio). Each round profiles the yardstick at each
+    moves by 10-20% from one run to the next on this machine, the
+    yardstick's as much as a chapter's, and 60 rounds (BENCH_ONLY=targets)
+    leave intervals several points wide. The share of it spent in user
+    space is a count of samples, some 9,000 a run, and moves by a quarter
+    to three quarters of a point (its standard deviation over 12 rounds).
+    If the kernel's part is the same for a chapter and the yardstick, as it
+    should be where they make the same calls (the calls/req and ctx/req of
+    the targets table), their ratio of CPU per request follows from the two
+    shares (split_ratio); the README says where the timed ratios disagree. Each round profiles the yardstick at each
     load, then every target row, starting one row later each round;
     tests/bench/split.csv keeps every profile."""
     shares = {}  # (target index or None for the yardstick, load) -> [share of each round]
