@@ -48,7 +48,7 @@ than the code does:
 
 BENCH_ONLY=split splits each target row's CPU per request into the kernel's
 part and the server's own code's, from perf's samples of the CPU clock
-(run_split): a count, where the timed CPU per request moves by some 10%
+(run_split): a count, where the timed CPU per request moves by 10-20%
 from one run to the next.
 
 `python3 tests/bench.py --intervals [FILE ...]` runs nothing: it reads the
@@ -349,11 +349,31 @@ def measure(server, load):
     return row
 
 
-def run_design(chapter, args, impl, loads):
+def server_argv(chapter, args, impl):
+    """The command line of a server on a port of its choosing: a yardstick
+    (impl "ref", tests/reference/) or a chapter's C++ or Python server."""
     argv = ([str(ROOT / "tests" / "reference" / chapter)] if impl == "ref"
             else program(chapter, impl, "server"))
-    log = open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "a")
-    server = Server(argv + args + ["--port", "0"], cwd="/tmp", stderr=log)
+    return argv + args + ["--port", "0"]
+
+
+def server_log(chapter, args, impl):
+    """The file a server's stderr goes to (tests/bench/*.log), not a pipe."""
+    return open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "a")
+
+
+def write_rounds(name, raw):
+    """Every round's row of a run, to tests/bench/NAME (nothing if none)."""
+    if raw:
+        with open(OUT / name, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(raw[0]))
+            writer.writeheader()
+            writer.writerows(raw)
+
+
+def run_design(chapter, args, impl, loads):
+    log = server_log(chapter, args, impl)
+    server = Server(server_argv(chapter, args, impl), cwd="/tmp", stderr=log)
     try:
         server.wait_ready()
         return {load: measure(server, load) for load in loads}
@@ -734,11 +754,7 @@ def run_targets():
                             "cpu_us_before": f"{cpu_per_request(b):.3f}",
                             "cpu_us_after": f"{cpu_per_request(a):.3f}"})
             before = after
-    if raw:
-        with open(OUT / TARGETS_CSV, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(raw[0]))
-            writer.writeheader()
-            writer.writerows(raw)
+    write_rounds(TARGETS_CSV, raw)
     targets_table(ratios)
 
 
@@ -772,13 +788,11 @@ def user_share(chapter, args, impl, load):
     connection (perf attached later treats them differently: COUNT_SECONDS),
     and records only while the load runs (enabled over its PerfControl)."""
     mode, concurrency, _ = load
-    argv = ([str(ROOT / "tests" / "reference" / chapter)] if impl == "ref"
-            else program(chapter, impl, "server"))
     control = PerfControl()
     data = Path(control.folder + ".data")
-    log = open(OUT / f"{chapter}{''.join(args)}-{impl}.log", "a")
+    log = server_log(chapter, args, impl)
     server = Server(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(SAMPLE_HZ),
-                     "-o", str(data)] + control.args + ["--"] + argv + args + ["--port", "0"],
+                     "-o", str(data)] + control.args + ["--"] + server_argv(chapter, args, impl),
                     cwd="/tmp", stderr=log)
     try:
         server.wait_ready()
@@ -820,9 +834,10 @@ def run_split():
     If the kernel's part is the same for a chapter and the yardstick, as it
     should be where they make the same calls (the calls/req and ctx/req of
     the targets table), their ratio of CPU per request follows from the two
-    shares (split_ratio); the README says where the timed ratios disagree. Each round profiles the yardstick at each
-    load, then every target row, starting one row later each round;
-    tests/bench/split.csv keeps every profile."""
+    shares (split_ratio); the README says where the timed ratios disagree.
+    Each round profiles the yardstick at each load, then every target row,
+    starting one row later each round; tests/bench/split.csv keeps every
+    profile."""
     shares = {}  # (target index or None for the yardstick, load) -> [share of each round]
     ratios = {}  # (target index, load) -> [split_ratio of each round]
     raw = []
@@ -855,11 +870,7 @@ def run_split():
                 if share is not None and yardstick[load] is not None:
                     ratios.setdefault((index, load), []).append(
                         split_ratio(yardstick[load], share))
-    if raw:
-        with open(OUT / SPLIT_CSV, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(raw[0]))
-            writer.writeheader()
-            writer.writerows(raw)
+    write_rounds(SPLIT_CSV, raw)
     split_table(shares, ratios)
 
 

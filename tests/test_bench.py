@@ -167,7 +167,7 @@ def test_the_split_ratio_is_the_kernels_part_over_each_share():
     assert bench.split_ratio(0.0, 0.5) == 2.0  # half the CPU in our own code: twice the cost
 
 
-def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monkeypatch, capsys):
+def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monkeypatch):
     # A fake user_share: the yardstick spends 4% in user space in round 1
     # and 2% in round 2, every chapter 6% then 3%. Each ratio must use its
     # own round's yardstick: 0.96/0.94 then 0.98/0.97, never across rounds.
@@ -333,6 +333,12 @@ def test_the_split_section_quotes_only_figures_its_run_printed():
     assert [q for q in quoted if q not in quotable_figures()] == []
     rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
     assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
+    # Its percentages of the yardstick's CPU are split ratios less 1 (1.014:
+    # 1.4%), as the run printed them.
+    ratios = {f"{(float(r) - 1) * 100:.1f}%" for r in
+              re.findall(r"^\S.* (\d\.\d{3}) \[", run, re.M)}
+    quoted = re.findall(r"(?<![\d.])\d\.\d%", section.replace("–", "% "))
+    assert quoted and [q for q in quoted if q not in ratios] == []
 
 
 @pytest.mark.parametrize("chapter, rows", [
