@@ -49,7 +49,9 @@ than the code does:
 BENCH_ONLY=split splits each target row's CPU per request into the kernel's
 part and the server's own code's, from perf's samples of the CPU clock
 (run_split): a count, where the timed CPU per request moves by 10-20%
-from one run to the next.
+from one run to the next. BENCH_ONLY=pairs serves each target row and the
+blocking yardstick at the same time, each with a load generator of its
+own (run_pairs): whatever state the host is in, both are measured in it.
 
 `python3 tests/bench.py --intervals [FILE ...]` runs nothing: it reads the
 rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv; several
@@ -146,6 +148,8 @@ DESIGN_TABLE = [
 # targets of their ratios (run_targets; about 56 s a round: BENCH_ROUNDS=60).
 # BENCH_ONLY=split profiles the same servers and loads (run_split; about 26 s
 # a round: BENCH_ROUNDS=12).
+# BENCH_ONLY=pairs runs each of them at the same time as the yardstick
+# (run_pairs; about 30 s a round: BENCH_ROUNDS=20).
 ONLY = os.environ.get("BENCH_ONLY", "")
 RR16, RR64 = ("rr", 16, None), ("rr", 64, None)
 TARGET_LOADS = [RR16, RR64]
@@ -292,12 +296,16 @@ class Counting:
         return counts
 
 
+def loadgen_argv(server, mode, concurrency, seconds):
+    return [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
+            "--concurrency", str(concurrency), "--duration", str(seconds)]
+
+
 def run_load(server, mode, concurrency, seconds, client_cpus=None):
     """tests/loadgen against server for `seconds`, pinned to client_cpus if
     given: the finished process (its stdout is one CSV line of FIELDS)."""
     return subprocess.run(
-        [str(LOADGEN), "--host", server.host, "--port", str(server.port), "--mode", mode,
-         "--concurrency", str(concurrency), "--duration", str(seconds)],
+        loadgen_argv(server, mode, concurrency, seconds),
         capture_output=True, text=True, timeout=seconds + 60,
         preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
 
@@ -612,6 +620,11 @@ def main():
         print(f"\nresults: tests/bench/{SPLIT_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / "split-run.txt").write_text("\n".join(OUTPUT) + "\n")
         return
+    if ONLY == "pairs":
+        run_pairs()
+        print(f"\nresults: tests/bench/{PAIRS_CSV} ({time.monotonic() - started:.0f} s)")
+        (OUT / "pairs-run.txt").write_text("\n".join(OUTPUT) + "\n")
+        return
     if ONLY == "targets":
         run_targets()
         print(f"\nresults: tests/bench/{TARGETS_CSV} ({time.monotonic() - started:.0f} s)")
@@ -896,6 +909,160 @@ def split_table(shares, ratios):
             print(f"{name:<35} {label(load):<7} {len(split):>6} {statistics.median(runs):>10.2%}  "
                   f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6}  "
                   f"{verdict(cost, most=most):>3}")
+
+
+# BENCH_ONLY=pairs: CPU per request with the host's noise cancelled
+# (run_pairs). Each pair is a chapter and the yardstick, served at the same
+# time, each by a load generator of its own.
+PAIRS_CSV = "pairs.csv"
+
+
+def serve_pair(servers, load):
+    """Two servers ([chapter, args, impl] each), started together and loaded
+    together, each by its own tests/loadgen: a 1 s warm-up, then a timed run
+    of DURATION. {"per_second", "cpu_us"} of each, in the order given."""
+    mode, concurrency, _ = load
+    logs = [server_log(*server) for server in servers]
+    running = []
+    try:
+        for server, log in zip(servers, logs):
+            running.append(Server(server_argv(*server), cwd="/tmp", stderr=log))
+        for server in running:
+            server.wait_ready()
+
+        def both(seconds):
+            loads = [subprocess.Popen(loadgen_argv(server, mode, concurrency, seconds),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for server in running]
+            outputs = [load_.communicate(timeout=seconds + 60) for load_ in loads]
+            for load_, (_, err) in zip(loads, outputs):
+                if load_.returncode != 0:
+                    raise HarnessError(err.strip().removeprefix("error: "))
+            return [dict(zip(FIELDS, out.strip().split(","))) for out, _ in outputs]
+
+        both(1)  # every thread and cache in its steady state, in both servers
+        before = [cpu_seconds(server.proc.pid) for server in running]
+        rows = both(DURATION)
+        after = [cpu_seconds(server.proc.pid) for server in running]
+    finally:
+        for server in running:
+            if server.proc.poll() is None:
+                server.stop(timeout=10)
+        for log in logs:
+            log.close()
+    figures = []
+    for row, b, a in zip(rows, before, after):
+        served = max(int(row["requests"]), 1)
+        figures.append({"per_second": float(row["per_second"]),
+                        "cpu_us": (a["user"] - b["user"] + a["sys"] - b["sys"]) * 1e6 / served})
+    return figures
+
+
+def host_speed():
+    """The CPU time (us) of one fixed loop of Python code on each CPU, run by
+    this thread pinned to it in turn, and the machine's steal time so far
+    (ticks, /proc/stat): what the host gives a virtual CPU, with nothing
+    else of ours running."""
+    everywhere = os.sched_getaffinity(0)
+    times = []
+    try:
+        for cpu in sorted(everywhere):
+            os.sched_setaffinity(0, {cpu})
+            start, x = time.thread_time_ns(), 0
+            for i in range(20000):
+                x += i * i
+            times.append((time.thread_time_ns() - start) / 1000)
+    finally:
+        os.sched_setaffinity(0, everywhere)
+    with open("/proc/stat") as f:
+        steal = int(f.readline().split()[8])
+    return times, steal
+
+
+def run_pairs():
+    """BENCH_ONLY=pairs: each target row's CPU per request against the
+    yardstick's, both served at the same time. Run one after the other, a
+    run's CPU per request moves by 10-20% from the next on this machine, and
+    by a third within seconds: the host runs a virtual CPU at full speed or
+    slower, with no steal time to show for it (the README's pairs section).
+    Two servers loaded at once share that state, so their ratio does not
+    move with it. A pair of the yardstick with itself shows what is left of
+    the noise. Each round runs those controls, then every target row,
+    starting one row later each round, and which of the two is started
+    first alternates; tests/bench/pairs.csv keeps every pair."""
+    yardstick = ["blocking_echo", [], "ref"]
+    ratios = {}  # (target index or None for the control, load) -> [CPU ratio of each round]
+    raw = []
+    order = list(range(len(TARGETS)))
+    loops, (_, steal_before) = [], host_speed()
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: the yardstick with itself, then {len(TARGETS)} "
+              "servers, each with the yardstick ...", flush=True)
+        shift = (round_ - 1) % len(order)
+        plan = [(None, yardstick, load) for load in TARGET_LOADS] + [
+            (index, [TARGETS[index][0], TARGETS[index][1], "cpp"], load)
+            for index in order[shift:] + order[:shift] for load in TARGETS[index][2]]
+        for index, server, load in plan:
+            name = " ".join([server[0]] + server[1])
+            first = round_ % 2 == 1  # the chapter's server started first in odd rounds
+            try:
+                pair = serve_pair([server, yardstick] if first else [yardstick, server], load)
+            except (HarnessError, subprocess.TimeoutExpired) as e:
+                print(f"    {name} {label(load)} failed: {e}")
+                continue
+            chapter, reference = pair if first else pair[::-1]
+            ratio = chapter["cpu_us"] / reference["cpu_us"]
+            loop, _ = host_speed()  # just after the pair, while the host is as it was
+            loops.extend(loop)
+            ratios.setdefault((index, load), []).append(ratio)
+            raw.append({"round": round_, "chapter": name, "load": label(load),
+                        "cpu_ratio": f"{ratio:.4f}",
+                        "cpu_us": f"{chapter['cpu_us']:.3f}",
+                        "cpu_us_yardstick": f"{reference['cpu_us']:.3f}",
+                        "req_s": f"{chapter['per_second']:.0f}",
+                        "req_s_yardstick": f"{reference['per_second']:.0f}",
+                        "loop_us": " ".join(f"{us:.0f}" for us in loop)})
+    write_rounds(PAIRS_CSV, raw)
+    pairs_table(ratios)
+    _, steal_after = host_speed()
+    host_table(loops, steal_after - steal_before)
+
+
+def pairs_table(ratios):
+    table("\nCPU per request, head to head: each server and the yardstick loaded at the "
+          "same time; the ratio of\ntheir CPU per request (user + system), median over the "
+          "rounds [95% interval], and its standard\ndeviation over the rounds\n",
+          f"{'chapter':<35} {'load':<7} {'rounds':>6}  {'CPU/req ratio':>21} {'sd':>5} "
+          f"{'target':>6}  met")
+    rows = [("reference/blocking_echo (itself)", None, TARGET_LOADS, None)] + [
+        (" ".join([chapter] + args), index, loads, most)
+        for index, (chapter, args, loads, _, most) in enumerate(TARGETS)]
+    for name, index, loads, most in rows:
+        for load in loads:
+            runs = ratios.get((index, load), [])
+            if not runs:
+                print(f"{name:<35} {label(load):<7} n/a: no pair ran")
+                continue
+            cost = median_interval(runs)
+            sd = f"{statistics.stdev(runs):.3f}" if len(runs) > 1 else "n/a"
+            target, met = ("", "") if most is None else (f"<={most:.2f}", verdict(cost, most=most))
+            print(f"{name:<35} {label(load):<7} {len(runs):>6}  "
+                  f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {sd:>5} {target:>6}  {met:>3}"
+                  .rstrip())
+
+
+def host_table(loops, steal):
+    """How fast the host ran the same loop of user code, timed after every
+    pair on every CPU (host_speed), and the steal time it owned up to."""
+    if not loops:
+        return
+    fastest = min(loops)
+    slow = sum(us >= 1.3 * fastest for us in loops)
+    print(f"\nThe host: one fixed loop of Python code, timed {len(loops)} times (after every "
+          f"pair, on each CPU):\nfastest {fastest:.0f} us, median {statistics.median(loops):.0f} "
+          f"us, slowest {max(loops):.0f} us ({max(loops) / fastest:.2f}x the fastest); "
+          f"{slow} of {len(loops)} at 1.3x or more;\nsteal time over the run: {steal} ticks "
+          f"of 1/{CLOCK_TICKS} s")
 
 
 def cpu_per_request(row):

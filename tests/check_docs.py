@@ -37,8 +37,9 @@ Figures from `make bench` are not run (they take minutes) but checked: a
 fenced block under a line saying "From the run of `make bench`" or naming
 `tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
 `BENCH_ONLY=designs` run, `tests/bench/targets-run.txt`, written by a
-`BENCH_ONLY=targets` run, `tests/bench/split-run.txt`, written by a
-`BENCH_ONLY=split` run, or `tests/tsan/last-run.txt`, written by `make
+`BENCH_ONLY=targets` run, `tests/bench/split-run.txt` and
+`tests/bench/pairs-run.txt`, written by `BENCH_ONLY=split` and
+`BENCH_ONLY=pairs` runs, or `tests/tsan/last-run.txt`, written by `make
 tsan-lost-signal`) may hold only lines of those files, the committed output
 of the last runs, so a README cannot quote a figure a run did not print.
 
@@ -59,11 +60,11 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMAND_SECONDS = 30  # the longest any one command may take
 READY_SECONDS = 10  # the longest a background command may take to print its lines
 MARK = "\x1eEND-OF-COMMAND"
-# What the long runs wrote: make bench, BENCH_ONLY=designs and =targets runs,
-# make tsan-lost-signal.
+# What the long runs wrote: make bench, its BENCH_ONLY=designs, =targets,
+# =split and =pairs runs, make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
-             "tests/bench/split-run.txt",
+             "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",
              "tests/tsan/last-run.txt"]
 
 NORMALISE = [

@@ -226,6 +226,75 @@ def test_the_split_table_gives_each_row_its_median_interval_and_verdict(capsys):
         sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) - 1
 
 
+def test_each_pair_is_a_chapter_and_the_yardstick_loaded_at_the_same_time(tmp_path, monkeypatch):
+    # A fake serve_pair: the yardstick costs 10 us a request, every chapter
+    # 11, in whichever order the two are given; the host runs round 2 at
+    # two thirds of round 1's speed, and both servers of a pair share it.
+    # So every chapter's ratio is 1.1 in both rounds, the yardstick's with
+    # itself 1.0: the host's speed cancels within a pair.
+    calls = []
+    plan_size = len(bench.TARGET_LOADS) + sum(len(loads) for _, _, loads, _, _ in bench.TARGETS)
+
+    def fake_serve_pair(servers, load):
+        calls.append(([server[0] for server in servers], load))
+        slowness = 1.0 if len(calls) <= plan_size else 1.5
+        return [{"per_second": 1000.0, "cpu_us": slowness * (10.0 if impl == "ref" else 11.0)}
+                for _, _, impl in servers]
+
+    monkeypatch.setattr(bench, "serve_pair", fake_serve_pair)
+    monkeypatch.setattr(bench, "host_speed", lambda: ([700.0, 700.0], 0))
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    ratios = {}
+    monkeypatch.setattr(bench, "pairs_table", lambda pairs: ratios.update(pairs))
+    bench.run_pairs()
+    assert len(calls) == 2 * plan_size
+    for load in bench.TARGET_LOADS:
+        assert ratios.pop((None, load)) == [1.0, 1.0]  # the yardstick with itself
+    assert len(ratios) == plan_size - len(bench.TARGET_LOADS)
+    for pair in ratios.values():
+        assert pair == [pytest.approx(1.1), pytest.approx(1.1)]
+    # Each round runs the controls first, then starts one row later; the
+    # chapter's server is given first in round 1 and second in round 2.
+    rounds = [calls[:plan_size], calls[plan_size:]]
+    for round_ in rounds:
+        assert all(names == ["blocking_echo"] * 2 for names, _ in round_[:len(bench.TARGET_LOADS)])
+    chapters = [[names for names, _ in round_[len(bench.TARGET_LOADS):]] for round_ in rounds]
+    assert all(names[1] == "blocking_echo" for names in chapters[0])
+    assert all(names[0] == "blocking_echo" for names in chapters[1])
+    assert chapters[0][0][0] != chapters[1][0][1]
+    with open(tmp_path / "pairs.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * plan_size
+    assert {r["cpu_ratio"] for r in rows if r["chapter"] != "blocking_echo"} == {"1.1000"}
+    assert [r["cpu_us_yardstick"] for r in rows][::plan_size] == ["10.000", "15.000"]
+
+
+def test_the_pairs_table_gives_each_row_its_median_interval_and_spread(capsys):
+    load = bench.TARGET_LOADS[0]
+    ratios = {(None, load): [1.0] * 9, (0, load): [1.00, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08]}
+    bench.pairs_table(ratios)
+    lines = capsys.readouterr().out.splitlines()
+    control = next(line for line in lines if line.startswith("reference/blocking_echo (itself)")
+                   and bench.label(load) in line)
+    assert control.split()[2:] == bench.label(load).split() + ["9", "1.000", "[1.000-1.000]", "0.000"]
+    row = next(line for line in lines if line.startswith("04_threading") and bench.label(load) in line)
+    # stdev of 1.00..1.08 by 0.01: 0.01 * sqrt(60 / 8) = 0.027
+    assert row.split()[3:] == ["9", "1.040", "[1.010-1.070]", "0.027", "<=1.05", "?"]
+    assert sum("n/a: no pair ran" in line for line in lines) == \
+        len(bench.TARGET_LOADS) - 1 + sum(len(loads) for _, _, loads, _, _ in bench.TARGETS) - 1
+
+
+def test_the_host_line_gives_the_loops_spread_and_the_steal_time(capsys):
+    bench.host_table([700.0, 710.0, 1000.0, 720.0], 3)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "timed 4 times" in out
+    assert "fastest 700 us, median 715 us, slowest 1000 us (1.43x the fastest); 1 of 4 at 1.3x" in out
+    assert f"steal time over the run: 3 ticks of 1/{bench.CLOCK_TICKS} s" in out
+    bench.host_table([], 0)
+    assert capsys.readouterr().out == ""
+
+
 def write_rounds(path, rows):
     """A targets.csv of (chapter, load, req/s ratio, CPU ratio) rows."""
     with open(path, "w", newline="") as f:
