@@ -52,6 +52,8 @@ part and the server's own code's, from perf's samples of the CPU clock
 from one run to the next. BENCH_ONLY=pairs serves each target row and the
 blocking yardstick at the same time, each with a load generator of its
 own (run_pairs): whatever state the host is in, both are measured in it.
+BENCH_ONLY=aftermath times a server just after a run under perf stat -p,
+and just after a run without (run_aftermath).
 
 `python3 tests/bench.py --intervals [FILE ...]` runs nothing: it reads the
 rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv; several
@@ -83,7 +85,12 @@ from harness import CHAPTERS, ROOT, HarnessError, Server, program
 OUT = ROOT / "tests" / "bench"
 LOADGEN = ROOT / "tests" / "loadgen"
 DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
-# The counted run, before the timed one. Not the same run: perf's counting
+# The counted run: a run of its own, after every timed run of the server.
+# Not just before one, as it was until the targets run of 2026-12-07: a
+# pool made before the load (06's), whose threads perf stat -p attached
+# to, still paid for perf in the run just after it had gone; threads made
+# for the load (04's) did not (BENCH_ONLY=aftermath, the README's
+# targets section). Not the same run: perf's counting
 # has a cost of its own on every context switch, and a larger one for the
 # threads that already existed when it attached (each has its own events)
 # than for those started after (their events are clones, which the kernel
@@ -92,7 +99,7 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "2"))
 # exists before the load, 04's handler threads start with it. Measured:
 # 06 at 16 clients used 1.13 of the yardstick's CPU per request with perf
 # attached to the timed run (tests/bench/targets-perf-timed-run.txt, the
-# median of 10 rounds), 1.01 without (tests/bench/targets-run.txt, 60;
+# median of 10 rounds), 1.01 without (tests/bench/targets-3e91909-run.txt, 60;
 # 1.03 in the run of 60 before, targets-d115516-run.txt; 1.01 in one of 20).
 COUNT_SECONDS = max(DURATION / 2, 0.5)
 # BENCH_PERF_TIMED=1: the old way, one run counted and timed at once, to
@@ -145,11 +152,12 @@ DESIGN_TABLE = [
 # BENCH_ONLY=designs runs the design table alone (about 5 minutes).
 # BENCH_ONLY=targets runs the concurrent chapters' C++ servers at rr c=16
 # and c=64, each between two runs of the blocking yardstick, and checks the
-# targets of their ratios (run_targets; about 56 s a round: BENCH_ROUNDS=60).
+# targets of their ratios (run_targets; about 74 s a round: BENCH_ROUNDS=30).
 # BENCH_ONLY=split profiles the same servers and loads (run_split; about 26 s
 # a round: BENCH_ROUNDS=12).
 # BENCH_ONLY=pairs runs each of them at the same time as the yardstick
-# (run_pairs; about 30 s a round: BENCH_ROUNDS=20).
+# (run_pairs; about 25 s a round: BENCH_ROUNDS=30).
+# BENCH_ONLY=aftermath: see AFTERMATH.
 ONLY = os.environ.get("BENCH_ONLY", "")
 RR16, RR64 = ("rr", 16, None), ("rr", 64, None)
 TARGET_LOADS = [RR16, RR64]
@@ -310,51 +318,68 @@ def run_load(server, mode, concurrency, seconds, client_cpus=None):
         preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None)
 
 
-def measure(server, load):
-    """Loadgen runs against a ready server: a dict of figures, or a note if
-    the design cannot serve this concurrency. With perf, a first, shorter
-    run is counted and a second one, with perf detached, is timed: perf
-    costs more CPU for some designs than for others (see COUNT_SECONDS)."""
+def pinned_load(server, load):
+    """A function running `load` against server for some seconds; for a
+    load pinned to CPUs, the server is pinned while it runs."""
     mode, concurrency, cpus = load
-    everywhere = os.sched_getaffinity(0)
-    client_cpus = None
-    if cpus:
-        pin(server.proc.pid, {0})
-        client_cpus = {0} if cpus == 1 else {1}
+    client_cpus = None if not cpus else {0} if cpus == 1 else {1}
 
     def load_for(seconds):
-        return run_load(server, mode, concurrency, seconds, client_cpus)
-
-    counting = PERF and mode != "bulk"
-    try:
-        counts, counted, result = {}, 0, None
-        if counting and not PERF_TIMED:
-            perf = Counting(server.proc.pid)
-            result = load_for(COUNT_SECONDS)
-            counts = perf.stop()
-            if result.returncode == 0:
-                counted = int(result.stdout.split(",")[FIELDS.index("requests")])
-        if result is None or result.returncode == 0:  # not if it could not be served
-            perf = Counting(server.proc.pid) if counting and PERF_TIMED else None
-            before = cpu_seconds(server.proc.pid)
-            result = load_for(DURATION)
-            after = cpu_seconds(server.proc.pid)
-            if perf is not None:
-                counts = perf.stop()
-    finally:
+        everywhere = os.sched_getaffinity(0)
         if cpus:
-            pin(server.proc.pid, everywhere)
+            pin(server.proc.pid, {0})
+        try:
+            return run_load(server, mode, concurrency, seconds, client_cpus)
+        finally:
+            if cpus:
+                pin(server.proc.pid, everywhere)
+    return load_for
+
+
+def measure(server, load, warm_up=True):
+    """Loadgen runs against a ready server: a dict of figures, or a note if
+    the design cannot serve this concurrency. A first, shorter run warms
+    the server up (unless warm_up is false), the second is timed. With
+    BENCH_PERF_TIMED=1, perf counts the timed run; otherwise count() counts
+    a run of its own, after every timed run of the server (see
+    COUNT_SECONDS)."""
+    load_for = pinned_load(server, load)
+    result = load_for(COUNT_SECONDS) if warm_up else subprocess.CompletedProcess([], 0)
+    counts = {}
+    if result.returncode == 0:  # not if it could not be served
+        perf = Counting(server.proc.pid) if PERF and PERF_TIMED and load[0] != "bulk" else None
+        before = cpu_seconds(server.proc.pid)
+        result = load_for(DURATION)
+        after = cpu_seconds(server.proc.pid)
+        if perf is not None:
+            counts = perf.stop()
     if result.returncode != 0:
         return {"note": result.stderr.strip().removeprefix("error: ")}
     row = dict(zip(FIELDS, result.stdout.strip().split(",")))
     served = max(int(row["requests"]), 1)
     row["cpu_user_us"] = round((after["user"] - before["user"]) * 1e6 / served, 1)
     row["cpu_sys_us"] = round((after["sys"] - before["sys"]) * 1e6 / served, 1)
-    counted = max(counted or served, 1)  # the counted run's requests
-    if "raw_syscalls:sys_enter" in counts:
-        row["syscalls_per_req"] = round(counts["raw_syscalls:sys_enter"] / counted, 2)
-        row["ctx_per_req"] = round(counts.get("context-switches", 0) / counted, 2)
+    add_counts(row, counts, served)
     return row
+
+
+def count(server, load, row):
+    """System calls and context switches per request, from perf stat over a
+    run of COUNT_SECONDS, added to a row measure() timed."""
+    if not PERF or PERF_TIMED or load[0] == "bulk" or "note" in row:
+        return
+    perf = Counting(server.proc.pid)
+    result = pinned_load(server, load)(COUNT_SECONDS)
+    counts = perf.stop()
+    if result.returncode == 0:
+        add_counts(row, counts, int(result.stdout.split(",")[FIELDS.index("requests")]))
+
+
+def add_counts(row, counts, requests):
+    if "raw_syscalls:sys_enter" in counts:
+        requests = max(requests, 1)
+        row["syscalls_per_req"] = round(counts["raw_syscalls:sys_enter"] / requests, 2)
+        row["ctx_per_req"] = round(counts.get("context-switches", 0) / requests, 2)
 
 
 def server_argv(chapter, args, impl):
@@ -384,7 +409,12 @@ def run_design(chapter, args, impl, loads):
     server = Server(server_argv(chapter, args, impl), cwd="/tmp", stderr=log)
     try:
         server.wait_ready()
-        return {load: measure(server, load) for load in loads}
+        rows = {load: measure(server, load) for load in loads}
+        # Counted after every timed run: perf stat -p leaves the threads it
+        # attached to slower after it has gone (COUNT_SECONDS).
+        for load in loads:
+            count(server, load, rows[load])
+        return rows
     finally:
         if server.proc.poll() is None:
             server.stop(timeout=10)
@@ -605,9 +635,9 @@ def main():
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
     check_build()
-    if ONLY == "split" and not PERF:
-        sys.exit("error: BENCH_ONLY=split needs perf (Debian's linux-perf) allowed to "
-                 "sample: run as root, or with kernel.perf_event_paranoid <= 0")
+    if ONLY in ("split", "aftermath") and not PERF:
+        sys.exit(f"error: BENCH_ONLY={ONLY} needs perf (Debian's linux-perf) allowed to "
+                 "count: run as root, or with kernel.perf_event_paranoid <= 0")
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.log"):
         old.unlink()
@@ -619,6 +649,11 @@ def main():
         run_split()
         print(f"\nresults: tests/bench/{SPLIT_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / "split-run.txt").write_text("\n".join(OUTPUT) + "\n")
+        return
+    if ONLY == "aftermath":
+        run_aftermath()
+        print(f"\nresults: tests/bench/aftermath.csv ({time.monotonic() - started:.0f} s)")
+        (OUT / "aftermath-run.txt").write_text("\n".join(OUTPUT) + "\n")
         return
     if ONLY == "pairs":
         run_pairs()
@@ -1065,6 +1100,74 @@ def host_table(loops, steal):
           f"of 1/{CLOCK_TICKS} s")
 
 
+# BENCH_ONLY=aftermath: is a server timed slower just after perf stat -p
+# has counted it? (run_aftermath; about 28 s a round: BENCH_ROUNDS=20).
+AFTERMATH = [("04_threading", [], RR64), ("06_thread_pool", ["--workers", "64"], RR64)]
+
+
+def timed_after(chapter, args, load, counted):
+    """A fresh server, warmed up and timed once; then a run of COUNT_SECONDS
+    under perf stat -p (counted) or not; then timed again at once, as the
+    method before counted and timed. The second timed run's CPU per
+    request over the first's."""
+    log = server_log(chapter, args, "cpp")
+    server = Server(server_argv(chapter, args, "cpp"), cwd="/tmp", stderr=log)
+    try:
+        server.wait_ready()
+        first = measure(server, load)
+        perf = Counting(server.proc.pid) if counted else None
+        pinned_load(server, load)(COUNT_SECONDS)
+        if perf is not None:
+            perf.stop()
+        second = measure(server, load, warm_up=False)
+    finally:
+        if server.proc.poll() is None:
+            server.stop(timeout=10)
+        log.close()
+    if "note" in first or "note" in second:
+        raise HarnessError(first.get("note") or second.get("note"))
+    return cpu_per_request(second) / cpu_per_request(first)
+
+
+def run_aftermath():
+    """BENCH_ONLY=aftermath: for 04's threads made for the load and 06's
+    pool made before it, the ratio of two timed runs of one server, with a
+    run under perf stat -p between them or a run without; the rounds
+    alternate which of the two comes first."""
+    ratios = {}  # (row index, counted) -> [second / first of each round]
+    raw = []
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: {len(AFTERMATH)} servers, each timed twice, "
+              "with and without perf between", flush=True)
+        for index, (chapter, args, load) in enumerate(AFTERMATH):
+            for counted in (True, False) if round_ % 2 else (False, True):
+                try:
+                    ratio = timed_after(chapter, args, load, counted)
+                except (HarnessError, subprocess.TimeoutExpired) as e:
+                    print(f"    {chapter} {' '.join(args)} failed: {e}")
+                    continue
+                ratios.setdefault((index, counted), []).append(ratio)
+                raw.append({"round": round_, "chapter": " ".join([chapter] + args),
+                            "load": label(load), "perf_between": int(counted),
+                            "cpu_ratio": f"{ratio:.4f}"})
+    write_rounds("aftermath.csv", raw)
+    table("\nCPU per request of a server's second timed run over its first, with a run "
+          "just before the second\nunder perf stat -p or without; median over the rounds "
+          "[95% interval]\n",
+          f"{'chapter':<30} {'load':<7} {'between':<14} {'rounds':>6}  {'CPU/req ratio':>21}")
+    for index, (chapter, args, load) in enumerate(AFTERMATH):
+        for counted in (True, False):
+            runs = ratios.get((index, counted), [])
+            between = "perf stat -p" if counted else "no perf"
+            name = " ".join([chapter] + args)
+            if not runs:
+                print(f"{name:<30} {label(load):<7} {between:<14} n/a: no run")
+                continue
+            cost = median_interval(runs)
+            print(f"{name:<30} {label(load):<7} {between:<14} {len(runs):>6}  "
+                  f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}]")
+
+
 def cpu_per_request(row):
     return row["cpu_user_us"] + row["cpu_sys_us"]
 
@@ -1121,6 +1224,24 @@ def kept_rounds(*paths):
                   len(pairs)) for key, pairs in ratios.items()}
 
 
+def yardstick_noise(*paths):
+    """{load label: (standard deviation of the CPU per request ratio, of the
+    req/s ratio, count)} of each run of the yardstick over the run just
+    before it, from the rounds of BENCH_ONLY=targets runs (each row keeps
+    the runs before and after its chapter): how much two runs of one server,
+    one after the other, differ on this machine."""
+    ratios = {}
+    for path in paths:
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                if r.get("cpu_us_before") and r.get("req_s_before"):
+                    ratios.setdefault(r["load"], []).append(
+                        (float(r["cpu_us_after"]) / float(r["cpu_us_before"]),
+                         float(r["req_s_after"]) / float(r["req_s_before"])))
+    return {load: (statistics.stdev(c for c, _ in pairs), statistics.stdev(s for _, s in pairs),
+                   len(pairs)) for load, pairs in ratios.items() if len(pairs) > 1}
+
+
 def intervals_table(paths):
     """`python3 tests/bench.py --intervals [FILE ...]`: the targets from the
     rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv unless
@@ -1144,6 +1265,11 @@ def intervals_table(paths):
                   f"{verdict(speed, least=least):>3}  "
                   f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6} "
                   f"{verdict(cost, most=most):>3}")
+    noise = yardstick_noise(*paths)
+    if noise:
+        print("The yardstick, each run over the one just before it, standard deviation: " +
+              "; ".join(f"{load} CPU/req {cpu:.3f}, req/s {speed:.3f} ({n} pairs)"
+                        for load, (cpu, speed, n) in sorted(noise.items())))
 
 
 def targets_table(ratios):

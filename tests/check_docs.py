@@ -38,8 +38,9 @@ fenced block under a line saying "From the run of `make bench`" or naming
 `tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
 `BENCH_ONLY=designs` run, `tests/bench/targets-run.txt`, written by a
 `BENCH_ONLY=targets` run, `tests/bench/split-run.txt` and
-`tests/bench/pairs-run.txt`, written by `BENCH_ONLY=split` and
-`BENCH_ONLY=pairs` runs, or `tests/tsan/last-run.txt`, written by `make
+`tests/bench/pairs-run.txt` and `tests/bench/aftermath-run.txt`,
+written by `BENCH_ONLY=split`, `=pairs` and `=aftermath` runs, or
+`tests/tsan/last-run.txt`, written by `make
 tsan-lost-signal`) may hold only lines of those files, the committed output
 of the last runs, so a README cannot quote a figure a run did not print.
 
@@ -61,10 +62,11 @@ COMMAND_SECONDS = 30  # the longest any one command may take
 READY_SECONDS = 10  # the longest a background command may take to print its lines
 MARK = "\x1eEND-OF-COMMAND"
 # What the long runs wrote: make bench, its BENCH_ONLY=designs, =targets,
-# =split and =pairs runs, make tsan-lost-signal.
+# =split, =pairs and =aftermath runs, make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
              "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",
+             "tests/bench/aftermath-run.txt",
              "tests/tsan/last-run.txt"]
 
 NORMALISE = [

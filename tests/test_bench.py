@@ -199,16 +199,18 @@ def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monk
     assert calls[0][1] == "ref" and chapters[0] != chapters[rows_a_round]
 
 
-def test_the_split_without_perf_is_one_error_line_before_anything_runs(monkeypatch, tmp_path):
-    monkeypatch.setattr(bench, "ONLY", "split")
+@pytest.mark.parametrize("only", ["split", "aftermath"])
+def test_a_run_that_needs_perf_without_it_is_one_error_line_before_anything_runs(
+        only, monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "ONLY", only)
     monkeypatch.setattr(bench, "PERF", False)
     monkeypatch.setattr(bench, "check_build", lambda: None)
     monkeypatch.setattr(bench, "OUT", tmp_path / "out")
-    monkeypatch.setattr(bench, "run_split", lambda: pytest.fail("the split ran without perf"))
+    monkeypatch.setattr(bench, f"run_{only}", lambda: pytest.fail(f"the {only} ran without perf"))
     monkeypatch.setattr(sys, "argv", ["bench.py"])
     with pytest.raises(SystemExit) as exit_:
         bench.main()
-    assert str(exit_.value).startswith("error: BENCH_ONLY=split needs perf")
+    assert str(exit_.value).startswith(f"error: BENCH_ONLY={only} needs perf")
     assert not (tmp_path / "out").exists()  # nothing written, no log removed
 
 
@@ -295,6 +297,32 @@ def test_the_host_line_gives_the_loops_spread_and_the_steal_time(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_the_aftermath_sets_a_run_after_perf_beside_a_run_after_none(tmp_path, monkeypatch, capsys):
+    # A fake timed_after: 06's pool is 10% slower after perf, nothing else
+    # moves. Each server runs both ways a round, perf first in odd rounds.
+    calls = []
+
+    def fake_timed_after(chapter, args, load, counted):
+        calls.append((chapter, counted))
+        return 1.10 if counted and chapter == "06_thread_pool" else 1.00
+
+    monkeypatch.setattr(bench, "timed_after", fake_timed_after)
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    bench.run_aftermath()
+    assert calls[:2] == [("04_threading", True), ("04_threading", False)]
+    assert calls[4:6] == [("04_threading", False), ("04_threading", True)]
+    lines = capsys.readouterr().out.splitlines()
+    rows = {(line.split()[0], "perf stat" in line): line.split()[-3:]
+            for line in lines if line.startswith(("04_", "06_"))}
+    assert rows == {("04_threading", True): ["2", "1.000", "[1.000-1.000]"],
+                    ("04_threading", False): ["2", "1.000", "[1.000-1.000]"],
+                    ("06_thread_pool", True): ["2", "1.100", "[1.100-1.100]"],
+                    ("06_thread_pool", False): ["2", "1.000", "[1.000-1.000]"]}
+    with open(tmp_path / "aftermath.csv") as f:
+        assert len(list(csv.DictReader(f))) == 8
+
+
 def write_rounds(path, rows):
     """A targets.csv of (chapter, load, req/s ratio, CPU ratio) rows."""
     with open(path, "w", newline="") as f:
@@ -338,6 +366,26 @@ def test_intervals_pools_the_rounds_of_several_runs(tmp_path, capsys):
     assert any(line.startswith("06_thread_pool ") and " 19 " in line for line in pooled)
 
 
+def test_intervals_gives_how_much_the_yardstick_moves_from_one_run_to_the_next(tmp_path, capsys):
+    # Each row keeps the yardstick's runs just before and just after its
+    # chapter: after/before CPU per request 1.1, 0.9, 1.0 (sd 0.1) and
+    # req/s 0.8, 1.2, 1.0 (sd 0.2), at 16 clients only.
+    with open(tmp_path / "targets.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["round", "chapter", "load", "req_s_ratio", "cpu_ratio", "req_s_before",
+                         "req_s_after", "cpu_us_before", "cpu_us_after"])
+        for round_, (cpu, speed) in enumerate([(1.1, 0.8), (0.9, 1.2), (1.0, 1.0)], 1):
+            writer.writerow([round_, "04_threading", "rr c=16", "1.0", "1.0", "1000",
+                             f"{1000 * speed:.0f}", "10.000", f"{10 * cpu:.3f}"])
+    (load, (cpu, speed, runs)), = bench.yardstick_noise(tmp_path / "targets.csv").items()
+    assert (load, runs) == ("rr c=16", 3)
+    assert (cpu, speed) == (pytest.approx(0.1), pytest.approx(0.2))
+    bench.intervals_table([tmp_path / "targets.csv"])
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "The yardstick, each run over the one just before it, standard deviation: "
+        "rr c=16 CPU/req 0.100, req/s 0.200 (3 pairs)")
+
+
 @pytest.mark.parametrize("content, error", [
     (None, "No such file or directory"),
     ("round,chapter,load\n1,04_threading,rr c=16\n", "not the rounds of a BENCH_ONLY=targets run"),
@@ -355,12 +403,20 @@ def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, cont
 
 def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
-    interval ends --intervals prints from the last targets run, from the
-    run before it and from the two pooled, and the split run's ratios."""
-    runs = [bench.OUT / "targets.csv", bench.OUT / "targets-d115516.csv"]
-    figures = {f"{x:.3f}" for rounds in (runs[:1], runs[1:], runs)
-               for speed, cost, _ in bench.kept_rounds(*rounds).values() for x in speed + cost}
-    return figures | set(re.findall(r"\d\.\d{3}", (bench.OUT / "split-run.txt").read_text()))
+    interval ends --intervals prints from the last targets run, from each
+    of the two before it and from those two pooled, the yardstick's
+    run-to-run spread it prints, and the split's, the pairs' and the aftermath's."""
+    last, *before = [bench.OUT / "targets.csv", bench.OUT / "targets-3e91909.csv",
+                     bench.OUT / "targets-d115516.csv"]
+    figures = set()
+    for rounds in ([last], before[:1], before[1:], before):
+        figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
+                    for x in speed + cost}
+        figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
+                    for x in (cpu, speed)}
+    for run in ("split-run.txt", "pairs-run.txt", "aftermath-run.txt"):
+        figures |= set(re.findall(r"\d\.\d{3}", (bench.OUT / run).read_text()))
+    return figures
 
 
 def prose(text):
@@ -408,6 +464,25 @@ def test_the_split_section_quotes_only_figures_its_run_printed():
               re.findall(r"^\S.* (\d\.\d{3}) \[", run, re.M)}
     quoted = re.findall(r"(?<![\d.])\d\.\d%", section.replace("–", "% "))
     assert quoted and [q for q in quoted if q not in ratios] == []
+
+
+def test_the_pairs_section_quotes_only_figures_its_run_printed():
+    # "CPU per request, head to head" quotes the pairs' ratios and spreads
+    # (3 decimals) and the yardstick's run-to-run spread that --intervals
+    # prints; its count of rounds is the pairs run's; and the host's
+    # figures in its prose are the ones the run's host line gives.
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### CPU per request, head to head"):]
+    section = prose(section[:section.index("\n#", 1)])
+    run = (bench.OUT / "pairs-run.txt").read_text()
+    quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
+    assert quoted, "the section quotes no figure: this test is looking in the wrong place"
+    assert [q for q in quoted if q not in quotable_figures()] == []
+    rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
+    assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
+    host = " ".join(run[run.index("The host:"):].split())
+    for figure in re.findall(r"\d+ us|\d+\.\d\dx|\d+ of \d+|\d+ ticks", " ".join(section.split())):
+        assert figure in host, figure
 
 
 @pytest.mark.parametrize("chapter, rows", [
