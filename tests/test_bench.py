@@ -444,20 +444,28 @@ def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
     assert len(counts) == 2 and {int(n) for n in counts} == {n for _, _, n in kept.values()}
 
 
-def test_the_split_section_quotes_only_figures_its_run_printed():
-    # "Where the CPU goes" quotes the split's ratios (3 decimals) and the
-    # timed intervals it compares them with: each must be one that
-    # tests/bench/split-run.txt printed or that --intervals prints from
-    # tests/bench/targets.csv. Its count of rounds is the split run's.
+def run_section(heading, run_name):
+    """(the prose of the top README's section under `heading`, the text of
+    tests/bench/run_name), once the section's 3-decimal figures are found
+    quotable and its "Its last run, N rounds" is the run's count."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Where the CPU goes"):]
+    section = readme[readme.index(heading):]
     section = prose(section[:section.index("\n#", 1)])
-    run = (bench.OUT / "split-run.txt").read_text()
+    run = (bench.OUT / run_name).read_text()
     quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
     assert quoted, "the section quotes no figure: this test is looking in the wrong place"
     assert [q for q in quoted if q not in quotable_figures()] == []
     rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
     assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
+    return section, run
+
+
+def test_the_split_section_quotes_only_figures_its_run_printed():
+    # "Where the CPU goes" quotes the split's ratios (3 decimals) and the
+    # figures it compares them with: each must be one that
+    # tests/bench/split-run.txt printed, or the pairs, or that --intervals
+    # prints from the targets runs. Its count of rounds is the split run's.
+    section, run = run_section("### Where the CPU goes", "split-run.txt")
     # Its percentages of the yardstick's CPU are split ratios less 1 (1.014:
     # 1.4%), as the run printed them.
     ratios = {f"{(float(r) - 1) * 100:.1f}%" for r in
@@ -471,15 +479,7 @@ def test_the_pairs_section_quotes_only_figures_its_run_printed():
     # (3 decimals) and the yardstick's run-to-run spread that --intervals
     # prints; its count of rounds is the pairs run's; and the host's
     # figures in its prose are the ones the run's host line gives.
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### CPU per request, head to head"):]
-    section = prose(section[:section.index("\n#", 1)])
-    run = (bench.OUT / "pairs-run.txt").read_text()
-    quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", section)
-    assert quoted, "the section quotes no figure: this test is looking in the wrong place"
-    assert [q for q in quoted if q not in quotable_figures()] == []
-    rounds = re.search(r"^make bench: .*, (\d+) rounds,", run, re.M).group(1)
-    assert re.findall(r"Its last run, (\d+) rounds", section) == [rounds]
+    section, run = run_section("### CPU per request, head to head", "pairs-run.txt")
     host = " ".join(run[run.index("The host:"):].split())
     for figure in re.findall(r"\d+ us|\d+\.\d\dx|\d+ of \d+|\d+ ticks", " ".join(section.split())):
         assert figure in host, figure
