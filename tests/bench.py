@@ -1017,9 +1017,10 @@ def host_speed():
 def run_pairs():
     """BENCH_ONLY=pairs: each target row's CPU per request against the
     yardstick's, both served at the same time. Run one after the other, a
-    run's CPU per request moves by 10-20% from the next on this machine, and
-    by a third within seconds: the host runs a virtual CPU at full speed or
-    slower, with no steal time to show for it (the README's pairs section).
+    run's CPU per request moves by 10-20% from the next on this machine:
+    the host runs a virtual CPU at full speed or slower, and a fixed loop
+    of user code takes up to twice as long at times, with little steal
+    time to show for it (host_speed, the README's pairs section).
     Two servers loaded at once share that state, so their ratio does not
     move with it. A pair of the yardstick with itself shows what is left of
     the noise. Each round runs those controls, then every target row,
