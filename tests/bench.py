@@ -410,8 +410,8 @@ def run_design(chapter, args, impl, loads):
     try:
         server.wait_ready()
         rows = {load: measure(server, load) for load in loads}
-        # Counted after every timed run: perf stat -p leaves the threads it
-        # attached to slower after it has gone (COUNT_SECONDS).
+        # Counted after every timed run: a pool's threads that perf stat -p
+        # attached to pay for it in the run just after (COUNT_SECONDS).
         for load in loads:
             count(server, load, rows[load])
         return rows
@@ -637,7 +637,8 @@ def main():
     check_build()
     if ONLY in ("split", "aftermath") and not PERF:
         sys.exit(f"error: BENCH_ONLY={ONLY} needs perf (Debian's linux-perf) allowed to "
-                 "count: run as root, or with kernel.perf_event_paranoid <= 0")
+                 f"{'sample' if ONLY == 'split' else 'count'}: run as root, or with "
+                 "kernel.perf_event_paranoid <= 0")
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.log"):
         old.unlink()
