@@ -401,15 +401,21 @@ def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, cont
     assert proc.stderr.count("\n") == 1
 
 
+# The targets runs kept in tests/bench/: those that count each server with
+# perf after its timed runs (the last is targets.csv), and the two before,
+# which counted it just before.
+PERF_LAST = [bench.OUT / name for name in
+             ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv")]
+PERF_BEFORE = [bench.OUT / "targets-3e91909.csv", bench.OUT / "targets-d115516.csv"]
+
+
 def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
-    interval ends --intervals prints from the last targets run, from each
-    of the two before it and from those two pooled, the yardstick's
-    run-to-run spread it prints, and the split's, the pairs' and the aftermath's."""
-    last, *before = [bench.OUT / "targets.csv", bench.OUT / "targets-3e91909.csv",
-                     bench.OUT / "targets-d115516.csv"]
+    interval ends --intervals prints from each targets run, from the runs
+    of each method pooled, the yardstick's run-to-run spread it prints, and
+    the split's, the pairs' and the aftermath's."""
     figures = set()
-    for rounds in ([last], before[:1], before[1:], before):
+    for rounds in [[run] for run in PERF_LAST + PERF_BEFORE] + [PERF_LAST, PERF_BEFORE]:
         figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
@@ -491,11 +497,46 @@ def test_the_pairs_section_quotes_only_figures_its_run_printed():
 ])
 def test_a_chapter_readme_quotes_the_medians_the_kept_rounds_give(chapter, rows):
     # The sentence that cites BENCH_ONLY=targets gives, in order, each row's
-    # req/s and CPU medians as the run's table rounds them (2 decimals), and
-    # the number of rounds.
+    # req/s and CPU medians over the rounds of the runs that count with perf
+    # last, pooled, to 2 decimals, and the number of rounds.
     text = " ".join(prose((ROOT / chapter / "README.md").read_text()).split())
     sentence = next(s for s in re.split(r"(?<=\.) (?=[A-Z])", text) if "BENCH_ONLY=targets" in s)
-    kept = bench.kept_rounds(bench.OUT / "targets.csv")
+    kept = bench.kept_rounds(*PERF_LAST)
     expected = [f"{kept[row][i][0]:.2f}" for row in rows for i in (0, 1)]
     assert re.findall(r"(?<![\d.])\d\.\d\d(?![\d.])", sentence) == expected, sentence
     assert re.findall(r"(\d+) rounds", sentence) == [str(kept[rows[0]][2])], sentence
+
+
+# A figure as a run's table prints it: a count with thousands separators
+# (91,192) or a ratio or count to 2 decimals (0.94, 2.00); not a part of a
+# longer one (1.108, 0.5+9.7 is two).
+PRINTED = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+\.\d\d)(?![\d,]|\.\d)")
+
+
+def bench_prose():
+    """(where, prose) of every passage that reads figures off `make bench`:
+    the top README's "What the figures say", and in each chapter README the
+    paragraphs under its block "From the run of `make bench`"."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### What the figures say"):]
+    yield "README.md", prose(section[:section.index("\n#", 1)])
+    for path in sorted(ROOT.glob("[0-9][0-9]_*/README.md")):
+        text = path.read_text()
+        if "From the run of `make bench`" in text:
+            after = text[text.index("From the run of `make bench`"):]
+            yield path.parent.name, prose(after[:after.index("\n#", 1)])
+
+
+def test_the_benchmark_prose_quotes_only_figures_a_kept_run_printed():
+    # Each count and 2-decimal figure in those passages must be printed in
+    # one of the runs kept in tests/bench/ (last-run.txt for the most): a
+    # figure from a run that is gone, or mistyped, fails here.
+    printed = set()
+    for run in bench.OUT.glob("*.txt"):
+        printed |= set(PRINTED.findall(run.read_text()))
+    passages = list(bench_prose())
+    assert len(passages) == 4, [where for where, _ in passages]
+    for where, text in passages:
+        quoted = PRINTED.findall(text)
+        assert quoted, f"{where}: no figure found: this test is looking in the wrong place"
+        assert [q for q in quoted if q not in printed] == [], where
