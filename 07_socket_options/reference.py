@@ -67,9 +67,10 @@ def server(argv):
     p.add_argument("--sndbuf", metavar="N", type=contract.number(int, 1, 1 << 30), help="ask for an N-byte send buffer")
     p.add_argument("--timeout", metavar="S", type=contract.SECONDS, help="receive timeout (SO_RCVTIMEO)")
     args = p.parse_args(argv)
-    family, address = contract.resolve(args.host, args.port)
-    server = type("Server", (contract.OneLineErrors, socketserver.TCPServer),
-                  {"address_family": family})(address, OptionsEchoHandler, bind_and_activate=False)
+    # Unbound, so that the options below are set before bind(); and no
+    # allow_reuse_address, which would set SO_REUSEADDR in server_bind().
+    server = contract.make_server(socketserver.TCPServer, args, OptionsEchoHandler,
+                                  bind_and_activate=False, allow_reuse_address=False)
     with server:
         sock = server.socket
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0 if args.no_reuse_address else 1)
@@ -85,7 +86,7 @@ def server(argv):
             micros = int(args.timeout * 1e6)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                             struct.pack("ll", micros // 1000000, micros % 1000000))
-        with contract.failing("bind", address):
+        with contract.failing("bind", server.server_address):
             server.server_bind()
             server.server_activate()
         contract.announce(sock)

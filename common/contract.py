@@ -527,10 +527,15 @@ def connect_to(args):
 SUN_PATH_SIZE = 104 if sys.platform == "darwin" or "bsd" in sys.platform else 108
 
 
-def make_server(base, args, handler, family=None, address=None, **attributes):
+def make_server(base, args, handler, family=None, address=None, bind_and_activate=True,
+                **attributes):
     """base(address, handler) for --host/--port (or the given Unix address),
-    with OneLineErrors mixed in and the right address_family; a bind failure
-    becomes Failure("bind ADDRESS: REASON"). A stream server gets
+    with OneLineErrors, the stop's mixins and the right address_family; a
+    bind failure becomes Failure("bind ADDRESS: REASON"). With
+    bind_and_activate=False the server is made unbound, for options to be
+    set first (07): every twin gets its class here, so none misses a mixin
+    (07's made its own once, without LostStopRaised, and a SIGINT lost at
+    start-up left it serving on, deaf to SIGTERM: CI, TSan step, bf0feff). A stream server gets
     allow_reuse_address = True (socketserver's default is False), so that it
     restarts at once on a port in TIME_WAIT, as the C++ servers do. Not a
     datagram server: there SO_REUSEADDR would let two servers share a port."""
@@ -545,7 +550,7 @@ def make_server(base, args, handler, family=None, address=None, **attributes):
         (base,)
     server_class = type("Server", bases, {"address_family": family, **attributes})
     with failing("bind", address):
-        return server_class(address, handler)
+        return server_class(address, handler, bind_and_activate)
 
 
 class LineEchoHandler(socketserver.StreamRequestHandler):
