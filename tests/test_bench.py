@@ -513,6 +513,10 @@ def test_a_chapter_readme_quotes_the_medians_the_kept_rounds_give(chapter, rows)
 PRINTED = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+\.\d\d)(?![\d,]|\.\d)")
 
 
+# What PRINTED finds in that prose and is not a figure of a run.
+NOT_FIGURES = {"30.13"}  # a section of Stevens' book, in 06's design table
+
+
 def bench_prose():
     """(where, prose) of every passage that reads figures off `make bench`:
     the top README's "What the figures say", and in each chapter README the
@@ -525,6 +529,36 @@ def bench_prose():
         if "From the run of `make bench`" in text:
             after = text[text.index("From the run of `make bench`"):]
             yield path.parent.name, prose(after[:after.index("\n#", 1)])
+    design = DESIGN_README.read_text()
+    design = design[design.index("## The design table"):]
+    yield "06_thread_pool, the design table", prose(design[:design.index("\n## ", 1)])
+
+
+DESIGN_README = ROOT / "06_thread_pool" / "README.md"
+
+
+def rr_groups():
+    """The C++ rounds of the design table's rr load (tests/bench/designs.csv),
+    split in two at the widest gap between their requests/s: for the slow
+    group and the fast, (least, most requests/s, least, most CPU us/req)."""
+    with open(bench.OUT / "designs.csv", newline="") as f:
+        rounds = sorted((int(r["per_second"]), float(r["cpu_user_us"]) + float(r["cpu_sys_us"]))
+                        for r in csv.DictReader(f)
+                        if r["impl"] == "cpp" and r["mode"] == "rr" and r["per_second"])
+    gap = max(range(1, len(rounds)), key=lambda i: rounds[i][0] - rounds[i - 1][0])
+    return [(group[0][0], group[-1][0], min(c for _, c in group), max(c for _, c in group))
+            for group in (rounds[:gap], rounds[gap:])]
+
+
+def test_the_design_table_prose_gives_the_two_kinds_of_round_the_kept_run_had():
+    # 06's README says the design table's rr rounds fall into two groups,
+    # the slow one costing more CPU per request: its figures are those
+    # designs.csv gives, and the groups do not overlap in CPU per request.
+    slow, fast = rr_groups()
+    assert slow[2] > fast[3], (slow, fast)  # every slow round costs more CPU
+    text = " ".join(prose(DESIGN_README.read_text()).split())
+    assert (f"{slow[0]:,}–{slow[1]:,} requests/s at {slow[2]:.1f}–{slow[3]:.1f} µs of CPU per "
+            f"request, and {fast[0]:,}–{fast[1]:,} at {fast[2]:.1f}–{fast[3]:.1f} µs") in text
 
 
 def test_the_benchmark_prose_quotes_only_figures_a_kept_run_printed():
@@ -534,9 +568,11 @@ def test_the_benchmark_prose_quotes_only_figures_a_kept_run_printed():
     printed = set()
     for run in bench.OUT.glob("*.txt"):
         printed |= set(PRINTED.findall(run.read_text()))
+    # and the rr groups of the design table, which the test above holds
+    printed |= {f"{n:,}" for group in rr_groups() for n in group[:2]}
     passages = list(bench_prose())
-    assert len(passages) == 4, [where for where, _ in passages]
+    assert len(passages) == 5, [where for where, _ in passages]
     for where, text in passages:
-        quoted = PRINTED.findall(text)
+        quoted = [q for q in PRINTED.findall(text) if q not in NOT_FIGURES]
         assert quoted, f"{where}: no figure found: this test is looking in the wrong place"
         assert [q for q in quoted if q not in printed] == [], where
