@@ -149,7 +149,7 @@ DESIGN_TABLE = [
     ("pre-threaded, lock", "06_thread_pool", ["--accept", "lock"]),
     ("pre-threaded, main", "06_thread_pool", ["--accept", "main"]),
 ]
-# BENCH_ONLY=designs runs the design table alone (about 5 minutes).
+# BENCH_ONLY=designs runs the design table alone (about 4 minutes a round).
 # BENCH_ONLY=targets runs the concurrent chapters' C++ servers at rr c=16
 # and c=64, each between two runs of the blocking yardstick, and checks the
 # targets of their ratios (run_targets; about 74 s a round: BENCH_ROUNDS=30).
