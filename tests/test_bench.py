@@ -550,12 +550,24 @@ def rr_groups():
             for group in (rounds[:gap], rounds[gap:])]
 
 
+def rr_designs_in_each_group():
+    """The designs with a round in the slow group, and those with one in the fast."""
+    slow_most = rr_groups()[0][1]
+    with open(bench.OUT / "designs.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f)
+                if r["impl"] == "cpp" and r["mode"] == "rr" and r["per_second"]]
+    return ({r["design"] for r in rows if int(r["per_second"]) <= slow_most},
+            {r["design"] for r in rows if int(r["per_second"]) > slow_most})
+
+
 def test_the_design_table_prose_gives_the_two_kinds_of_round_the_kept_run_had():
     # 06's README says the design table's rr rounds fall into two groups,
     # the slow one costing more CPU per request: its figures are those
     # designs.csv gives, and the groups do not overlap in CPU per request.
     slow, fast = rr_groups()
     assert slow[2] > fast[3], (slow, fast)  # every slow round costs more CPU
+    in_slow, in_fast = rr_designs_in_each_group()  # "the rounds of every design"
+    assert in_slow == in_fast and len(in_slow) == 9, (in_slow, in_fast)
     text = " ".join(prose(DESIGN_README.read_text()).split())
     assert (f"{slow[0]:,}–{slow[1]:,} requests/s at {slow[2]:.1f}–{slow[3]:.1f} µs of CPU per "
             f"request, and {fast[0]:,}–{fast[1]:,} at {fast[2]:.1f}–{fast[3]:.1f} µs") in text
