@@ -37,7 +37,8 @@ Figures from `make bench` are not run (they take minutes) but checked: a
 fenced block under a line saying "From the run of `make bench`" or naming
 `tests/bench/last-run.txt` (or `tests/bench/designs-run.txt`, written by a
 `BENCH_ONLY=designs` run, `tests/bench/targets-run.txt`, written by a
-`BENCH_ONLY=targets` run, `tests/bench/split-run.txt` and
+`BENCH_ONLY=targets` run (`targets-1cpu-run.txt` with BENCH_PLACEMENT=1cpu),
+`tests/bench/split-run.txt` and
 `tests/bench/pairs-run.txt` and `tests/bench/aftermath-run.txt`,
 written by `BENCH_ONLY=split`, `=pairs` and `=aftermath` runs, or
 `tests/tsan/last-run.txt`, written by `make
@@ -65,6 +66,7 @@ MARK = "\x1eEND-OF-COMMAND"
 # =split, =pairs and =aftermath runs, make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
+             "tests/bench/targets-1cpu-run.txt",
              "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",
              "tests/bench/aftermath-run.txt",
              "tests/tsan/last-run.txt"]

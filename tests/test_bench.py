@@ -115,6 +115,43 @@ def test_each_chapter_is_divided_by_the_yardstick_runs_on_either_side(tmp_path, 
     assert first[0] != first[1]  # the second round starts one chapter later
 
 
+def test_bench_placement_1cpu_pins_every_target_run_and_keeps_its_rounds_apart(tmp_path,
+                                                                              monkeypatch):
+    # BENCH_PLACEMENT=1cpu: every run of the targets, the yardstick's and
+    # each chapter's, is asked for with its load pinned to one CPU; the
+    # rounds go to targets-1cpu.csv, labelled so, never into targets.csv.
+    asked = []
+
+    def fake_run_design(chapter, args, impl, loads):
+        asked.extend(loads)
+        return {load: {"per_second": 1000, "cpu_user_us": 4.0, "cpu_sys_us": 6.0}
+                for load in loads}
+
+    monkeypatch.setattr(bench, "run_design", fake_run_design)
+    monkeypatch.setattr(bench, "ROUNDS", 1)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    monkeypatch.setattr(bench, "TARGET_CPUS", 1)
+    monkeypatch.setattr(bench, "TARGETS_CSV", "targets-1cpu.csv")
+    bench.run_targets()
+    assert asked and {cpus for _, _, cpus in asked} == {1}
+    assert not (tmp_path / "targets.csv").exists()
+    with open(tmp_path / "targets-1cpu.csv") as f:
+        labels = {r["load"] for r in csv.DictReader(f)}
+    assert labels == {"rr c=16 1cpu", "rr c=64 1cpu"}
+
+
+def test_intervals_gives_a_one_cpu_run_its_own_rows(tmp_path, capsys):
+    # A targets-1cpu.csv read with targets.csv: 04 at 16 clients in both
+    # placements, each its own row with its own rounds, not pooled.
+    write_rounds(tmp_path / "targets.csv", [("04_threading", "rr c=16", 1.0, 1.0)] * 3)
+    write_rounds(tmp_path / "targets-1cpu.csv", [("04_threading", "rr c=16 1cpu", 0.9, 1.1)] * 5)
+    bench.intervals_table([tmp_path / "targets.csv", tmp_path / "targets-1cpu.csv"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("04_threading ") and "c=16" in line]
+    assert [row[1:5] for row in rows] == [["rr", "c=16", "3", "1.000"],
+                                          ["rr", "c=16", "1cpu", "5"]]
+
+
 @pytest.mark.parametrize("interval, target, verdict", [
     ((1.00, 0.96, 1.04), {"least": 0.95}, "yes"),
     ((1.00, 0.95, 1.04), {"least": 0.95}, "yes"),  # the edge meets it
