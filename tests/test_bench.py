@@ -140,6 +140,18 @@ def test_bench_placement_1cpu_pins_every_target_run_and_keeps_its_rounds_apart(t
     assert labels == {"rr c=16 1cpu", "rr c=64 1cpu"}
 
 
+@pytest.mark.parametrize("env, error", [
+    ({"BENCH_PLACEMENT": "2cpu", "BENCH_ONLY": "targets"},
+     "error: BENCH_PLACEMENT=2cpu: the only placement is 1cpu"),
+    ({"BENCH_PLACEMENT": "1cpu"},
+     "error: BENCH_PLACEMENT=1cpu places the targets run only: add BENCH_ONLY=targets"),
+])
+def test_a_placement_the_bench_does_not_know_is_refused_before_anything_runs(env, error):
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench.py")],
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr, result.stdout) == (1, error + "\n", "")
+
+
 def test_intervals_gives_a_one_cpu_run_its_own_rows(tmp_path, capsys):
     # A targets-1cpu.csv read with targets.csv: 04 at 16 clients in both
     # placements, each its own row with its own rounds, not pooled.
@@ -444,15 +456,16 @@ def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, cont
 PERF_LAST = [bench.OUT / name for name in
              ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv")]
 PERF_BEFORE = [bench.OUT / "targets-3e91909.csv", bench.OUT / "targets-d115516.csv"]
+ONE_CPU = [bench.OUT / "targets-1cpu.csv"]  # BENCH_PLACEMENT=1cpu
 
 
 def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
     interval ends --intervals prints from each targets run, from the runs
-    of each method pooled, the yardstick's run-to-run spread it prints, and
-    the split's, the pairs' and the aftermath's."""
+    of each method pooled, the one-CPU run's, the yardstick's run-to-run
+    spread it prints, and the split's, the pairs' and the aftermath's."""
     figures = set()
-    for rounds in [[run] for run in PERF_LAST + PERF_BEFORE] + [PERF_LAST, PERF_BEFORE]:
+    for rounds in [[run] for run in PERF_LAST + PERF_BEFORE] + [PERF_LAST, PERF_BEFORE, ONE_CPU]:
         figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
