@@ -118,8 +118,8 @@ PERF_TIMED = os.environ.get("BENCH_PERF_TIMED") == "1"
 PLACEMENT = os.environ.get("BENCH_PLACEMENT", "")
 TARGET_CPUS = 1 if PLACEMENT == "1cpu" else None
 TARGETS_CSV = ("targets-perf-timed.csv" if PERF_TIMED else
-               "targets-1cpu.csv" if TARGET_CPUS else "targets.csv")
-LOAD_WIDTH = 12 if TARGET_CPUS else 7  # "rr c=16 1cpu", "rr c=16"
+               "targets-1cpu.csv" if TARGET_CPUS else
+               "targets-c1.csv" if os.environ.get("BENCH_ONLY") == "targets-c1" else "targets.csv")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
@@ -186,6 +186,16 @@ TARGETS = [("04_threading", [], [RR16, RR64], 0.95, 1.05),
            ("05_forking", ["--max-children", "64"], [RR64], 0.95, 1.10),
            ("06_thread_pool", [], [RR16], 0.95, 1.05),
            ("06_thread_pool", ["--workers", "64"], [RR64], 0.95, 1.05)]
+# BENCH_ONLY=targets-c1: the CPU per request target at concurrency 1, where
+# every TCP chapter has it, in both placements of the C1 loads: each
+# chapter between two runs of the yardstick, as run_targets does at 16 and
+# 64 clients (about N s a round). There is no requests/s target at one
+# client (least: None): with one request in flight, requests/s is the
+# wake-up's latency, the same for every design. The C1 loads are pinned
+# already, so BENCH_PLACEMENT does not apply. Its rounds go to
+# targets-c1.csv.
+C1_TARGETS = [(chapter, args, C1, None, 1.10 if chapter == "05_forking" else 1.05)
+              for chapter, args, _, loads in DESIGNS if loads in (ITERATIVE, CONCURRENT)]
 # Yardsticks, C++ only: (name under tests/reference, design, loads).
 REFERENCES = [
     ("blocking_echo", "yardstick: blocking threads", CONCURRENT),
@@ -203,9 +213,10 @@ def label(load):
 
 def placed(load):
     """A target load as BENCH_PLACEMENT places it: pinned to one CPU with
-    BENCH_PLACEMENT=1cpu, as it is (left to the scheduler) without."""
-    mode, concurrency, _ = load
-    return (mode, concurrency, TARGET_CPUS)
+    BENCH_PLACEMENT=1cpu, as it is (left to the scheduler) without; a load
+    pinned already (the C1 loads) stays as it is."""
+    mode, concurrency, cpus = load
+    return (mode, concurrency, cpus or TARGET_CPUS)
 
 
 def process_tree(pid):
@@ -653,8 +664,8 @@ def main():
     if PLACEMENT not in ("", "1cpu"):
         sys.exit(f"error: BENCH_PLACEMENT={PLACEMENT}: the only placement is 1cpu")
     if PLACEMENT and ONLY != "targets":
-        sys.exit("error: BENCH_PLACEMENT=1cpu places the targets run only: "
-                 "add BENCH_ONLY=targets")
+        sys.exit("error: BENCH_PLACEMENT=1cpu places the targets run at 16 and 64 clients "
+                 "only: add BENCH_ONLY=targets")
     if sys.argv[1:]:
         sys.exit("usage: python3 tests/bench.py [--intervals [FILE ...]]  (make bench runs it)")
     if not sys.platform.startswith("linux"):
@@ -688,8 +699,8 @@ def main():
         print(f"\nresults: tests/bench/{PAIRS_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / "pairs-run.txt").write_text("\n".join(OUTPUT) + "\n")
         return
-    if ONLY == "targets":
-        run_targets()
+    if ONLY in ("targets", "targets-c1"):
+        run_targets(C1_TARGETS if ONLY == "targets-c1" else TARGETS)
         print(f"\nresults: tests/bench/{TARGETS_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / TARGETS_CSV.replace(".csv", "-run.txt")).write_text("\n".join(OUTPUT) + "\n")
         return
@@ -774,8 +785,9 @@ def table(title, header):
     print("-" * len(header))
 
 
-def run_targets():
-    """BENCH_ONLY=targets: each target row against the blocking yardstick.
+def run_targets(targets=TARGETS):
+    """BENCH_ONLY=targets: each target row against the blocking yardstick
+    (BENCH_ONLY=targets-c1: each of C1_TARGETS).
     One run of a server moves by 10-20% from the next on this machine.
     Whatever part of that is a slow drift of the machine (a neighbour's
     load, the clock) the yardstick just before and just after shares, so
@@ -787,25 +799,28 @@ def run_targets():
     of those ratios over the rounds, and a 95% confidence interval for it;
     every round's ratios and the figures behind them go to
     tests/bench/targets.csv (TARGETS_CSV), so that a table can be checked, or two runs
-    pooled, without running again."""
-    order = list(range(len(TARGETS)))
+    pooled, without running again. The yardstick runs every load that
+    one of the targets does."""
+    order = list(range(len(targets)))
     ratios = {}  # (target index, load) -> [(req/s ratio, CPU ratio, chapter row)]
     raw = []  # one row of targets.csv per round, chapter and load
+    yardstick_loads = list(dict.fromkeys(placed(load) for _, _, loads, _, _ in targets
+                                         for load in loads))
 
     def yardstick():
         try:
-            return run_design("blocking_echo", [], "ref", [placed(load) for load in TARGET_LOADS])
+            return run_design("blocking_echo", [], "ref", yardstick_loads)
         except (HarnessError, subprocess.TimeoutExpired) as e:
             print(f"    blocking_echo failed: {e}")
             return {}
 
     for round_ in range(1, ROUNDS + 1):
-        print(f"  round {round_} of {ROUNDS}: {len(TARGETS)} servers, each between two "
+        print(f"  round {round_} of {ROUNDS}: {len(targets)} servers, each between two "
               "runs of the yardstick ...", flush=True)
         before = yardstick()
         shift = (round_ - 1) % len(order)
         for index in order[shift:] + order[:shift]:
-            chapter, args, loads, _, _ = TARGETS[index]
+            chapter, args, loads, _, _ = targets[index]
             try:
                 rows = run_design(chapter, args, "cpp", [placed(load) for load in loads])
             except (HarnessError, subprocess.TimeoutExpired) as e:
@@ -830,7 +845,7 @@ def run_targets():
                             "cpu_us_after": f"{cpu_per_request(a):.3f}"})
             before = after
     write_rounds(TARGETS_CSV, raw)
-    targets_table(ratios)
+    targets_table(ratios, targets)
 
 
 # BENCH_ONLY=split: where each target row's CPU goes, in the kernel or in
@@ -1225,6 +1240,8 @@ def verdict(interval, least=None, most=None):
     _, low, high = interval
     if least is not None:
         return "yes" if low >= least else "no" if high < least else "?"
+    if most is None:  # no target: nothing to meet
+        return "-"
     return "yes" if high <= most else "no" if low > most else "?"
 
 
@@ -1280,13 +1297,22 @@ def intervals_table(paths):
     # Each target load in either placement the files hold (left to the
     # scheduler, or BENCH_PLACEMENT=1cpu), never the two pooled: their
     # labels differ.
-    rows = []
-    for chapter, args, loads, least, most in TARGETS:
-        name = " ".join([chapter] + args)
-        for load in loads:
-            found = [placement for placement in (label(load), label((load[0], load[1], 1)))
-                     if (name, placement) in kept]
-            rows += [(name, placement, least, most) for placement in found or [label(load)]]
+    # The rows of each kind of targets run (TARGETS at 16 and 64 clients,
+    # C1_TARGETS at one) that the files hold any rounds of, TARGETS' if
+    # none: a target with no rounds in a kind the files hold says so.
+    groups = []
+    for targets in (TARGETS, C1_TARGETS):
+        group, any_found = [], False
+        for chapter, args, loads, least, most in targets:
+            name = " ".join([chapter] + args)
+            for load in loads:
+                found = [placement for placement in
+                         dict.fromkeys((label(load), label((load[0], load[1], load[2] or 1))))
+                         if (name, placement) in kept]
+                any_found = any_found or bool(found)
+                group += [(name, placement, least, most) for placement in found or [label(load)]]
+        groups.append((group, any_found))
+    rows = [row for group, any_found in groups if any_found for row in group] or groups[0][0]
     width = max(len(placement) for _, placement, _, _ in rows)
     table(f"{' + '.join(path.name for path in paths)}: median [95% interval] of the rounds; "
           "met: yes, no, or ? (the target inside the interval)",
@@ -1298,7 +1324,7 @@ def intervals_table(paths):
             continue
         speed, cost, rounds = kept[name, placement]
         print(f"{name:<30} {placement:<{width}} {rounds:>6}  "
-              f"{speed[0]:.3f} [{speed[1]:.3f}-{speed[2]:.3f}] {'>=' + format(least, '.2f'):>6} "
+              f"{speed[0]:.3f} [{speed[1]:.3f}-{speed[2]:.3f}] {at_least(least):>6} "
               f"{verdict(speed, least=least):>3}  "
               f"{cost[0]:.3f} [{cost[1]:.3f}-{cost[2]:.3f}] {'<=' + format(most, '.2f'):>6} "
               f"{verdict(cost, most=most):>3}")
@@ -1309,20 +1335,27 @@ def intervals_table(paths):
                         for load, (cpu, speed, n) in sorted(noise.items())))
 
 
-def targets_table(ratios):
+def at_least(least):
+    """A requests/s target as the tables print it: ">=0.95", or "-" for a
+    row that has none (C1_TARGETS)."""
+    return "-" if least is None else ">=" + format(least, ".2f")
+
+
+def targets_table(ratios, targets=TARGETS):
+    width = max(len(label(placed(load))) for _, _, loads, _, _ in targets for load in loads)
     table("\nRatios to the blocking yardstick (the mean of the runs just before and just "
           "after); median over the rounds, [95% confidence interval]\n"
           "req/s: higher is better; CPU/req: user + system, lower is better\n",
-          f"{'chapter':<35} {'load':<{LOAD_WIDTH}} {'req/s ratio':>20} {'target':>7} "
+          f"{'chapter':<35} {'load':<{width}} {'req/s ratio':>20} {'target':>7} "
           f"{'CPU/req ratio':>20} {'target':>7}  {'calls/req':>9} {'ctx/req':>7}  met")
-    for index, (chapter, args, loads, least, most) in enumerate(TARGETS):
+    for index, (chapter, args, loads, least, most) in enumerate(targets):
         name = " ".join([chapter] + args)
         for load in loads:
             runs = ratios.get((index, load), [])
             pairs = [(speed, cost) for speed, cost, _ in runs if speed is not None]
             if not pairs:
                 notes = [row["note"] for _, _, row in runs if "note" in row]
-                print(f"{name:<35} {label(placed(load)):<{LOAD_WIDTH}} n/a: "
+                print(f"{name:<35} {label(placed(load)):<{width}} n/a: "
                       f"{notes[0] if notes else 'no run'}")
                 continue
             speed = median_interval([s for s, _ in pairs])
@@ -1332,8 +1365,9 @@ def targets_table(ratios):
             met = "no" if "no" in verdicts else "?" if "?" in verdicts else "yes"
             calls, switches = (f"{row[k]:.2f}" if row.get(k) is not None else "n/a"
                                for k in ("syscalls_per_req", "ctx_per_req"))
-            print(f"{name:<35} {label(placed(load)):<{LOAD_WIDTH}} {speed[0]:>7.2f} [{speed[1]:.2f}-{speed[2]:.2f}] "
-                  f"{'>=' + format(least, '.2f'):>7} {cost[0]:>7.2f} [{cost[1]:.2f}-{cost[2]:.2f}] "
+            print(f"{name:<35} {label(placed(load)):<{width}} "
+                  f"{speed[0]:>7.2f} [{speed[1]:.2f}-{speed[2]:.2f}] {at_least(least):>7} "
+                  f"{cost[0]:>7.2f} [{cost[1]:.2f}-{cost[2]:.2f}] "
                   f"{'<=' + format(most, '.2f'):>7}  {calls:>9} {switches:>7}  {met:>3}")
 
 

@@ -140,11 +140,57 @@ def test_bench_placement_1cpu_pins_every_target_run_and_keeps_its_rounds_apart(t
     assert labels == {"rr c=16 1cpu", "rr c=64 1cpu"}
 
 
+def test_targets_c1_puts_every_tcp_chapter_at_one_client_between_two_yardstick_runs(
+        tmp_path, monkeypatch, capsys):
+    # BENCH_ONLY=targets-c1: 01-07 (not 08, whose target is per datagram),
+    # each at rr c=1 in every pinned placement C1 has, and the yardstick at
+    # each of those loads before the first and after each chapter. Every
+    # chapter costs 1.08 of the yardstick's CPU: 05 meets its 1.10, the
+    # others miss 1.05; there is no requests/s target to meet ("-").
+    asked = []
+
+    def fake_run_design(chapter, args, impl, loads):
+        asked.append((chapter, tuple(args), tuple(loads)))
+        cpu = 10.0 if impl == "ref" else 10.8
+        return {load: {"per_second": 1000, "cpu_user_us": 0.0, "cpu_sys_us": cpu}
+                for load in loads}
+
+    monkeypatch.setattr(bench, "run_design", fake_run_design)
+    monkeypatch.setattr(bench, "ROUNDS", 1)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    monkeypatch.setattr(bench, "TARGETS_CSV", "targets-c1.csv")
+    bench.run_targets(bench.C1_TARGETS)
+    chapters = [(chapter, args) for chapter, args, _ in asked if chapter != "blocking_echo"]
+    assert sorted(chapters) == [(c, ("--nodelay",) if c.startswith("07") else ()) for c in
+                                ("01_raw_socket_echo", "02_sync_server", "03_stream_handler",
+                                 "04_threading", "05_forking", "06_thread_pool",
+                                 "07_socket_options")]
+    assert [chapter for chapter, _, _ in asked] == ["blocking_echo", chapters[0][0]] + [
+        name for chapter, _ in chapters[1:] for name in ("blocking_echo", chapter)] + [
+        "blocking_echo"]
+    assert {loads for _, _, loads in asked} == {tuple(bench.C1)}
+    assert all(cpus in (1, 2) for _, _, cpus in bench.C1)
+    with open(tmp_path / "targets-c1.csv") as f:
+        labels = {r["load"] for r in csv.DictReader(f)}
+    assert labels == {bench.label(load) for load in bench.C1} and "rr c=1 1cpu" in labels
+    lines = [line for line in capsys.readouterr().out.splitlines() if "rr c=1" in line]
+    assert len(lines) == 7 * len(bench.C1)
+    # (chapter, the req/s target, the CPU target, met) of each line
+    printed = {(line.split()[0],) + re.search(r"\] +(\S+) .*\] +(\S+) .* (\S+)$", line).groups()
+               for line in lines}
+    assert printed == {(c, "-", "<=1.10", "yes") if c == "05_forking" else (c, "-", "<=1.05", "no")
+                       for c, _ in chapters}
+
+
 @pytest.mark.parametrize("env, error", [
     ({"BENCH_PLACEMENT": "2cpu", "BENCH_ONLY": "targets"},
      "error: BENCH_PLACEMENT=2cpu: the only placement is 1cpu"),
     ({"BENCH_PLACEMENT": "1cpu"},
-     "error: BENCH_PLACEMENT=1cpu places the targets run only: add BENCH_ONLY=targets"),
+     "error: BENCH_PLACEMENT=1cpu places the targets run at 16 and 64 clients only: "
+     "add BENCH_ONLY=targets"),
+    ({"BENCH_PLACEMENT": "1cpu", "BENCH_ONLY": "targets-c1"},
+     "error: BENCH_PLACEMENT=1cpu places the targets run at 16 and 64 clients only: "
+     "add BENCH_ONLY=targets"),
 ])
 def test_a_placement_the_bench_does_not_know_is_refused_before_anything_runs(env, error):
     result = subprocess.run([sys.executable, str(ROOT / "tests" / "bench.py")],
@@ -162,6 +208,33 @@ def test_intervals_gives_a_one_cpu_run_its_own_rows(tmp_path, capsys):
             if line.startswith("04_threading ") and "c=16" in line]
     assert [row[1:5] for row in rows] == [["rr", "c=16", "3", "1.000"],
                                           ["rr", "c=16", "1cpu", "5"]]
+
+
+def test_intervals_prints_the_rows_at_one_client_only_from_a_file_that_has_them(tmp_path,
+                                                                                capsys):
+    # A targets-c1.csv alone: its rows, 02 with no rounds at 2cpu among
+    # them, and none of the rows at 16 and 64 clients; targets.csv alone:
+    # those rows, as before, and none at one client; both: both kinds.
+    write_rounds(tmp_path / "targets.csv", [("04_threading", "rr c=16", 1.0, 1.0)] * 3)
+    write_rounds(tmp_path / "targets-c1.csv", [("02_sync_server", "rr c=1 1cpu", 1.0, 1.02)] * 9)
+
+    def printed(*names):
+        bench.intervals_table([tmp_path / name for name in names])
+        return [line.split() for line in capsys.readouterr().out.splitlines()
+                if line[:2].isdigit()]
+
+    at_one = [["02_sync_server", "rr", "c=1", "1cpu", "9"]] + (
+        [["02_sync_server", "rr", "c=1", "2cpu", "no"]] if bench.TWO_CPUS else [])
+    c1_alone = printed("targets-c1.csv")
+    assert [row[:5] for row in c1_alone if row[0] == "02_sync_server"] == at_one
+    assert not [row for row in c1_alone if row[2] in ("c=16", "c=64")]
+    assert [row[-2:] for row in c1_alone if row[0] == "01_raw_socket_echo"] == (
+        [["no", "rounds"]] * len(bench.C1))
+    assert len(c1_alone) == len(bench.C1_TARGETS) * len(bench.C1)
+    targets_alone = printed("targets.csv")
+    assert not [row for row in targets_alone if row[2] == "c=1"]
+    assert len(targets_alone) == sum(len(loads) for _, _, loads, _, _ in bench.TARGETS)
+    assert len(printed("targets.csv", "targets-c1.csv")) == len(c1_alone) + len(targets_alone)
 
 
 @pytest.mark.parametrize("interval, target, verdict", [
@@ -457,15 +530,18 @@ PERF_LAST = [bench.OUT / name for name in
              ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv")]
 PERF_BEFORE = [bench.OUT / "targets-3e91909.csv", bench.OUT / "targets-d115516.csv"]
 ONE_CPU = [bench.OUT / "targets-1cpu.csv"]  # BENCH_PLACEMENT=1cpu
+AT_ONE_CLIENT = [bench.OUT / "targets-c1.csv"]  # BENCH_ONLY=targets-c1
 
 
 def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
     interval ends --intervals prints from each targets run, from the runs
-    of each method pooled, the one-CPU run's, the yardstick's run-to-run
+    of each method pooled, the one-CPU run's, the one at one client, the
+    yardstick's run-to-run
     spread it prints, and the split's, the pairs' and the aftermath's."""
     figures = set()
-    for rounds in [[run] for run in PERF_LAST + PERF_BEFORE] + [PERF_LAST, PERF_BEFORE, ONE_CPU]:
+    for rounds in ([[run] for run in PERF_LAST + PERF_BEFORE] +
+                   [PERF_LAST, PERF_BEFORE, ONE_CPU, AT_ONE_CLIENT]):
         figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
