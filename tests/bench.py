@@ -189,7 +189,7 @@ TARGETS = [("04_threading", [], [RR16, RR64], 0.95, 1.05),
 # BENCH_ONLY=targets-c1: the CPU per request target at concurrency 1, where
 # every TCP chapter has it, in both placements of the C1 loads: each
 # chapter between two runs of the yardstick, as run_targets does at 16 and
-# 64 clients (about N s a round). There is no requests/s target at one
+# 64 clients (about 123 s a round: 1846 s for BENCH_ROUNDS=15). There is no requests/s target at one
 # client (least: None): with one request in flight, requests/s is the
 # wake-up's latency, the same for every design. The C1 loads are pinned
 # already, so BENCH_PLACEMENT does not apply. Its rounds go to
