@@ -52,6 +52,8 @@ part and the server's own code's, from perf's samples of the CPU clock
 from one run to the next. BENCH_ONLY=pairs serves each target row and the
 blocking yardstick at the same time, each with a load generator of its
 own (run_pairs): whatever state the host is in, both are measured in it.
+BENCH_ONLY=targets-c1 and BENCH_ONLY=pairs-c1 do the targets run and the
+pairs at one client, for every TCP chapter (C1_TARGETS, PAIRS_C1_TARGETS).
 BENCH_ONLY=aftermath times a server just after a run under perf stat -p,
 and just after a run without (run_aftermath). BENCH_PLACEMENT=1cpu, with
 BENCH_ONLY=targets, pins every server and its load generator to one CPU
@@ -272,6 +274,13 @@ def perf_works():
 
 
 PERF = perf_works()
+
+
+def tracepoint_works(event):
+    """Whether perf may count the tracepoint `event` on every CPU here."""
+    probe = subprocess.run(["perf", "stat", "-x,", "-a", "-e", event, "true"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0 and "not supported" not in probe.stderr
 
 
 class PerfControl:
@@ -672,6 +681,12 @@ def main():
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
     check_build()
+    if ONLY == "pairs-c1" and not TWO_CPUS:
+        sys.exit("error: BENCH_ONLY=pairs-c1 puts the two servers of a pair on two CPUs; "
+                 "this machine gives us one")
+    if ONLY == "switches" and not (PERF and tracepoint_works("tlb:tlb_flush")):
+        sys.exit("error: BENCH_ONLY=switches needs perf allowed to count the tracepoints "
+                 "sched:sched_switch and tlb:tlb_flush (x86 only): run as root on x86-64")
     if ONLY in ("split", "aftermath") and not PERF:
         sys.exit(f"error: BENCH_ONLY={ONLY} needs perf (Debian's linux-perf) allowed to "
                  f"{'sample' if ONLY == 'split' else 'count'}: run as root, or with "
@@ -689,15 +704,24 @@ def main():
         print(f"\nresults: tests/bench/{SPLIT_CSV} ({time.monotonic() - started:.0f} s)")
         (OUT / "split-run.txt").write_text("\n".join(OUTPUT) + "\n")
         return
+    if ONLY == "switches":
+        run_switches()
+        print(f"\nresults: tests/bench/{SWITCHES_CSV} ({time.monotonic() - started:.0f} s)")
+        (OUT / "switches-run.txt").write_text("\n".join(OUTPUT) + "\n")
+        return
     if ONLY == "aftermath":
         run_aftermath()
         print(f"\nresults: tests/bench/aftermath.csv ({time.monotonic() - started:.0f} s)")
         (OUT / "aftermath-run.txt").write_text("\n".join(OUTPUT) + "\n")
         return
-    if ONLY == "pairs":
-        run_pairs()
-        print(f"\nresults: tests/bench/{PAIRS_CSV} ({time.monotonic() - started:.0f} s)")
-        (OUT / "pairs-run.txt").write_text("\n".join(OUTPUT) + "\n")
+    if ONLY in ("pairs", "pairs-c1"):
+        csv_name = PAIRS_C1_CSV if ONLY == "pairs-c1" else PAIRS_CSV
+        if ONLY == "pairs-c1":
+            run_pairs(PAIRS_C1_TARGETS, [ONE_CLIENT_ONE_CPU], csv_name)
+        else:
+            run_pairs()
+        print(f"\nresults: tests/bench/{csv_name} ({time.monotonic() - started:.0f} s)")
+        (OUT / csv_name.replace(".csv", "-run.txt")).write_text("\n".join(OUTPUT) + "\n")
         return
     if ONLY in ("targets", "targets-c1"):
         run_targets(C1_TARGETS if ONLY == "targets-c1" else TARGETS)
@@ -992,12 +1016,26 @@ def split_table(shares, ratios):
 # (run_pairs). Each pair is a chapter and the yardstick, served at the same
 # time, each by a load generator of its own.
 PAIRS_CSV = "pairs.csv"
+# BENCH_ONLY=pairs-c1: the same at one client, for the CPU per request
+# target there (C1_TARGETS). Run one after the other on one CPU, the
+# yardstick lands 0.152 from its run before (--intervals tests/bench/targets-c1.csv), too much
+# for a 5% target in 15 rounds. A pair at one client, each server with its
+# load generator on a CPU of its own, shares the host's state as the pairs
+# at 16 and 64 clients do; the two servers swap CPUs every round. The
+# placement across two CPUs needs two for each server of a pair: four,
+# which a 2-core machine has not, so it is not paired. About 30 s a round.
+PAIRS_C1_CSV = "pairs-c1.csv"
+ONE_CLIENT_ONE_CPU = ("rr", 1, 1)
+PAIRS_C1_TARGETS = [(chapter, args, [ONE_CLIENT_ONE_CPU], least, most)
+                    for chapter, args, _, least, most in C1_TARGETS]
 
 
-def serve_pair(servers, load):
+def serve_pair(servers, load, cpus=None):
     """Two servers ([chapter, args, impl] each), started together and loaded
     together, each by its own tests/loadgen: a 1 s warm-up, then a timed run
-    of DURATION. {"per_second", "cpu_us"} of each, in the order given."""
+    of DURATION. cpus, if given, is a set of CPUs for each server: it and
+    its load generator are pinned there. {"per_second", "cpu_us"} of each,
+    in the order given."""
     mode, concurrency, _ = load
     logs = [server_log(*server) for server in servers]
     running = []
@@ -1006,11 +1044,15 @@ def serve_pair(servers, load):
             running.append(Server(server_argv(*server), cwd="/tmp", stderr=log))
         for server in running:
             server.wait_ready()
+        for server, where in zip(running, cpus or []):
+            pin(server.proc.pid, where)  # its threads and children to come inherit it
 
         def both(seconds):
-            loads = [subprocess.Popen(loadgen_argv(server, mode, concurrency, seconds),
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                     for server in running]
+            loads = [subprocess.Popen(
+                loadgen_argv(server, mode, concurrency, seconds),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                preexec_fn=(lambda where=where: os.sched_setaffinity(0, where)) if where else None)
+                for server, where in zip(running, cpus or [None] * len(running))]
             outputs = [load_.communicate(timeout=seconds + 60) for load_ in loads]
             for load_, (_, err) in zip(loads, outputs):
                 if load_.returncode != 0:
@@ -1056,7 +1098,7 @@ def host_speed():
     return times, steal
 
 
-def run_pairs():
+def run_pairs(targets=TARGETS, controls=TARGET_LOADS, csv_name=PAIRS_CSV):
     """BENCH_ONLY=pairs: each target row's CPU per request against the
     yardstick's, both served at the same time. Run one after the other, a
     run's CPU per request moves by 10-20% from the next on this machine:
@@ -1067,24 +1109,29 @@ def run_pairs():
     move with it. A pair of the yardstick with itself shows what is left of
     the noise. Each round runs those controls, then every target row,
     starting one row later each round, and which of the two is started
-    first alternates; tests/bench/pairs.csv keeps every pair."""
+    first alternates; tests/bench/pairs.csv keeps every pair.
+    BENCH_ONLY=pairs-c1 runs PAIRS_C1_TARGETS so, at one client: a load
+    pinned to one CPU puts the server given first, with its load
+    generator, on CPU 0 and the other on CPU 1 (pairs-c1.csv)."""
     yardstick = ["blocking_echo", [], "ref"]
     ratios = {}  # (target index or None for the control, load) -> [CPU ratio of each round]
     raw = []
-    order = list(range(len(TARGETS)))
+    order = list(range(len(targets)))
     loops, (_, steal_before) = [], host_speed()
     for round_ in range(1, ROUNDS + 1):
-        print(f"  round {round_} of {ROUNDS}: the yardstick with itself, then {len(TARGETS)} "
+        print(f"  round {round_} of {ROUNDS}: the yardstick with itself, then {len(targets)} "
               "servers, each with the yardstick ...", flush=True)
         shift = (round_ - 1) % len(order)
-        plan = [(None, yardstick, load) for load in TARGET_LOADS] + [
-            (index, [TARGETS[index][0], TARGETS[index][1], "cpp"], load)
-            for index in order[shift:] + order[:shift] for load in TARGETS[index][2]]
+        plan = [(None, yardstick, load) for load in controls] + [
+            (index, [targets[index][0], targets[index][1], "cpp"], load)
+            for index in order[shift:] + order[:shift] for load in targets[index][2]]
         for index, server, load in plan:
             name = " ".join([server[0]] + server[1])
             first = round_ % 2 == 1  # the chapter's server started first in odd rounds
+            cpus = [{0}, {1}] if load[2] == 1 else None  # and on CPU 0, if pinned
             try:
-                pair = serve_pair([server, yardstick] if first else [yardstick, server], load)
+                pair = serve_pair([server, yardstick] if first else [yardstick, server], load,
+                                  cpus)
             except (HarnessError, subprocess.TimeoutExpired) as e:
                 print(f"    {name} {label(load)} failed: {e}")
                 continue
@@ -1100,21 +1147,21 @@ def run_pairs():
                         "req_s": f"{chapter['per_second']:.0f}",
                         "req_s_yardstick": f"{reference['per_second']:.0f}",
                         "loop_us": " ".join(f"{us:.0f}" for us in loop)})
-    write_rounds(PAIRS_CSV, raw)
-    pairs_table(ratios)
+    write_rounds(csv_name, raw)
+    pairs_table(ratios, targets, controls)
     _, steal_after = host_speed()
     host_table(loops, steal_after - steal_before)
 
 
-def pairs_table(ratios):
+def pairs_table(ratios, targets=TARGETS, controls=TARGET_LOADS):
     table("\nCPU per request, head to head: each server and the yardstick loaded at the "
           "same time; the ratio of\ntheir CPU per request (user + system), median over the "
           "rounds [95% interval], and its standard\ndeviation over the rounds\n",
           f"{'chapter':<35} {'load':<7} {'rounds':>6}  {'CPU/req ratio':>21} {'sd':>5} "
           f"{'target':>6}  met")
-    rows = [("reference/blocking_echo (itself)", None, TARGET_LOADS, None)] + [
+    rows = [("reference/blocking_echo (itself)", None, controls, None)] + [
         (" ".join([chapter] + args), index, loads, most)
-        for index, (chapter, args, loads, _, most) in enumerate(TARGETS)]
+        for index, (chapter, args, loads, _, most) in enumerate(targets)]
     for name, index, loads, most in rows:
         for load in loads:
             runs = ratios.get((index, load), [])
@@ -1141,6 +1188,116 @@ def host_table(loops, steal):
           f"us, slowest {max(loops):.0f} us ({max(loops) / fastest:.2f}x the fastest); "
           f"{slow} of {len(loops)} at 1.3x or more;\nsteal time over the run: {steal} ticks "
           f"of 1/{CLOCK_TICKS} s")
+
+
+# BENCH_ONLY=switches: which context switches change the address space,
+# and which of those flush the whole TLB (run_switches). On one CPU with
+# its clients, 05 misses both targets at 16 clients where 04 and 06 meet
+# the requests/s one (the README's targets); its system calls and context
+# switches per request are theirs. The kernel's tlb:tlb_flush tracepoint
+# (x86) fires on every switch to another address space, reason 0 ("flush
+# on task switch"), with pages 0 when the CPU still holds that address
+# space's TLB entries under a PCID of its own, and pages -1 (all) when it
+# does not: the kernel keeps the last 6 address spaces of each CPU
+# (TLB_NR_DYN_ASIDS, arch/x86/include/asm/tlbflush.h), and 05's 16
+# processes and the load generator are 17.
+SWITCHES_CSV = "switches.csv"
+SWITCH_SERVERS = [("blocking_echo", [], "ref"), ("04_threading", [], "cpp"),
+                  ("05_forking", [], "cpp"), ("06_thread_pool", [], "cpp")]
+SWITCH_LOADS = [ONE_CLIENT_ONE_CPU, ("rr", 16, 1), RR16]
+SWITCH_EVENTS = [("switches", "sched:sched_switch", None),
+                 ("address_space", "tlb:tlb_flush", "reason == 0"),
+                 ("tlb_flushed", "tlb:tlb_flush", "reason == 0 && pages != 0")]
+
+
+def switch_counter(load):
+    """perf stat's command line, to go before the load generator's: the
+    events of SWITCH_EVENTS on every CPU the load runs on, CPU 0 for a
+    load pinned to one, all of them for a load left to the scheduler."""
+    events = []
+    for _, event, condition in SWITCH_EVENTS:
+        events += ["-e", event] + (["--filter", condition] if condition else [])
+    return ["perf", "stat", "-x,"] + (["-C", "0"] if load[2] == 1 else ["-a"]) + events + ["--"]
+
+
+def switch_counts(stderr):
+    """perf stat -x, output: the counts of SWITCH_EVENTS, in their order
+    (two events of one name are told apart by it), by their SWITCH_EVENTS
+    name."""
+    counts = [int(line.split(",")[0]) for line in stderr.splitlines()
+              if len(line.split(",")) > 2 and line.split(",")[0].isdigit()]
+    if len(counts) != len(SWITCH_EVENTS):
+        raise HarnessError(f"perf stat counted {len(counts)} events, not {len(SWITCH_EVENTS)}: "
+                           + stderr.strip().splitlines()[-1] if stderr.strip() else "no output")
+    return dict(zip([name for name, _, _ in SWITCH_EVENTS], counts))
+
+
+def count_switches(server, load):
+    """One warm-up run of the load, then one under switch_counter: the
+    counts per request, {name: per request} (the load generator pinned
+    with the server, as pinned_load pins them)."""
+    mode, concurrency, cpus = load
+    pinned_load(server, load)(1)
+    if cpus:
+        pin(server.proc.pid, {0})
+    result = subprocess.run(
+        switch_counter(load) + loadgen_argv(server, mode, concurrency, DURATION),
+        capture_output=True, text=True, timeout=DURATION + 60,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if cpus else None)
+    if result.returncode != 0:
+        raise HarnessError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
+                           else f"perf stat exited with {result.returncode}")
+    requests = max(int(result.stdout.split(",")[FIELDS.index("requests")]), 1)
+    return {name: n / requests for name, n in switch_counts(result.stderr).items()}
+
+
+def run_switches():
+    """BENCH_ONLY=switches: SWITCH_SERVERS under SWITCH_LOADS, each counted
+    by count_switches in every round; counts, not timings, so a few
+    rounds do (BENCH_ROUNDS=3)."""
+    per_request = {}  # (server index, load) -> [{name: per request} of each round]
+    raw = []
+    for round_ in range(1, ROUNDS + 1):
+        print(f"  round {round_} of {ROUNDS}: {len(SWITCH_SERVERS)} servers ...", flush=True)
+        for index, (chapter, args, impl) in enumerate(SWITCH_SERVERS):
+            log = server_log(chapter, args, impl)
+            server = Server(server_argv(chapter, args, impl), cwd="/tmp", stderr=log)
+            try:
+                server.wait_ready()
+                for load in SWITCH_LOADS:
+                    try:
+                        counts = count_switches(server, load)
+                    except (HarnessError, subprocess.TimeoutExpired) as e:
+                        print(f"    {chapter} {label(load)} failed: {e}")
+                        continue
+                    per_request.setdefault((index, load), []).append(counts)
+                    raw.append({"round": round_, "chapter": " ".join([chapter] + args),
+                                "load": label(load),
+                                **{name: f"{n:.4f}" for name, n in counts.items()}})
+            finally:
+                if server.proc.poll() is None:
+                    server.stop(timeout=10)
+                log.close()
+    write_rounds(SWITCHES_CSV, raw)
+    switches_table(per_request)
+
+
+def switches_table(per_request):
+    table("\nContext switches per request on the CPUs of the load (one CPU: CPU 0; left to "
+          "the scheduler: both),\nthose that change the address space, and those of them "
+          "that flush the whole TLB; median over the rounds\n",
+          f"{'server':<30} {'load':<12} {'rounds':>6} {'switches':>9} {'new space':>10} "
+          f"{'TLB flush':>10}")
+    for index, (chapter, args, impl) in enumerate(SWITCH_SERVERS):
+        name = ("reference/" if impl == "ref" else "") + " ".join([chapter] + args)
+        for load in SWITCH_LOADS:
+            rounds = per_request.get((index, load), [])
+            if not rounds:
+                print(f"{name:<30} {label(load):<12} n/a: not counted")
+                continue
+            medians = [statistics.median(r[key] for r in rounds) for key, _, _ in SWITCH_EVENTS]
+            print(f"{name:<30} {label(load):<12} {len(rounds):>6} " +
+                  " ".join(f"{m:>{w}.3f}" for m, w in zip(medians, (9, 10, 10))))
 
 
 # BENCH_ONLY=aftermath: is a server timed slower just after perf stat -p

@@ -359,7 +359,8 @@ def test_each_pair_is_a_chapter_and_the_yardstick_loaded_at_the_same_time(tmp_pa
     calls = []
     plan_size = len(bench.TARGET_LOADS) + sum(len(loads) for _, _, loads, _, _ in bench.TARGETS)
 
-    def fake_serve_pair(servers, load):
+    def fake_serve_pair(servers, load, cpus=None):
+        assert cpus is None  # the loads at 16 and 64 clients are left to the scheduler
         calls.append(([server[0] for server in servers], load))
         slowness = 1.0 if len(calls) <= plan_size else 1.5
         return [{"per_second": 1000.0, "cpu_us": slowness * (10.0 if impl == "ref" else 11.0)}
@@ -392,6 +393,60 @@ def test_each_pair_is_a_chapter_and_the_yardstick_loaded_at_the_same_time(tmp_pa
     assert len(rows) == 2 * plan_size
     assert {r["cpu_ratio"] for r in rows if r["chapter"] != "blocking_echo"} == {"1.1000"}
     assert [r["cpu_us_yardstick"] for r in rows][::plan_size] == ["10.000", "15.000"]
+
+
+def test_pairs_c1_gives_each_server_of_a_pair_a_cpu_of_its_own_and_swaps_them(
+        tmp_path, monkeypatch, capsys):
+    # BENCH_ONLY=pairs-c1: 01-07 (07 with --nodelay) at rr c=1 on one CPU,
+    # each beside the yardstick on the other; the server given first is on
+    # CPU 0, and the chapter is given first in odd rounds, so it changes
+    # CPU every round. Every chapter costs 1.08 of the yardstick: 05 meets
+    # its 1.10, the rest miss 1.05.
+    calls = []
+
+    def fake_serve_pair(servers, load, cpus=None):
+        calls.append(([server[0] for server in servers], load, cpus))
+        return [{"per_second": 1000.0, "cpu_us": 10.0 if impl == "ref" else 10.8}
+                for _, _, impl in servers]
+
+    monkeypatch.setattr(bench, "serve_pair", fake_serve_pair)
+    monkeypatch.setattr(bench, "host_speed", lambda: ([700.0, 700.0], 0))
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    bench.run_pairs(bench.PAIRS_C1_TARGETS, [bench.ONE_CLIENT_ONE_CPU], bench.PAIRS_C1_CSV)
+    assert len(calls) == 2 * 8  # the control and 7 chapters, twice
+    assert {bench.label(load) for _, load, _ in calls} == {"rr c=1 1cpu"}
+    assert all(cpus == [{0}, {1}] for _, _, cpus in calls)
+    cpu_of = {}  # chapter -> the CPU it had in each round
+    for names, _, _ in calls:
+        chapter = next((n for n in names if n != "blocking_echo"), None)
+        if chapter:
+            cpu_of.setdefault(chapter, []).append(names.index(chapter))
+    assert sorted(cpu_of) == ["01_raw_socket_echo", "02_sync_server", "03_stream_handler",
+                              "04_threading", "05_forking", "06_thread_pool",
+                              "07_socket_options"]
+    assert all(cpus == [0, 1] for cpus in cpu_of.values())
+    assert (tmp_path / "pairs-c1.csv").exists() and not (tmp_path / "pairs.csv").exists()
+    lines = capsys.readouterr().out.splitlines()
+    verdicts = {line.split()[0]: line.split()[-2:] for line in lines
+                if "rr c=1 1cpu" in line and not line.startswith("reference")}
+    assert verdicts["07_socket_options"] == ["<=1.05", "no"]  # (its --nodelay is in the name)
+    assert verdicts == {c: ["<=1.10", "yes"] if c == "05_forking" else ["<=1.05", "no"]
+                        for c in cpu_of}
+
+
+def test_pairs_c1_on_one_cpu_is_one_error_line_before_anything_runs(monkeypatch, tmp_path):
+    monkeypatch.setattr(bench, "ONLY", "pairs-c1")
+    monkeypatch.setattr(bench, "TWO_CPUS", False)
+    monkeypatch.setattr(bench, "check_build", lambda: None)
+    monkeypatch.setattr(bench, "OUT", tmp_path / "out")
+    monkeypatch.setattr(bench, "run_pairs", lambda *a: pytest.fail("the pairs ran on one CPU"))
+    monkeypatch.setattr(sys, "argv", ["bench.py"])
+    with pytest.raises(SystemExit) as exit_:
+        bench.main()
+    assert str(exit_.value) == ("error: BENCH_ONLY=pairs-c1 puts the two servers of a pair on "
+                                "two CPUs; this machine gives us one")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_pairs_table_gives_each_row_its_median_interval_and_spread(capsys):
