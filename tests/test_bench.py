@@ -321,7 +321,7 @@ def test_each_chapter_is_split_against_the_yardstick_of_its_round(tmp_path, monk
     assert calls[0][1] == "ref" and chapters[0] != chapters[rows_a_round]
 
 
-@pytest.mark.parametrize("only", ["split", "aftermath"])
+@pytest.mark.parametrize("only", ["split", "aftermath", "switches"])
 def test_a_run_that_needs_perf_without_it_is_one_error_line_before_anything_runs(
         only, monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "ONLY", only)
@@ -371,7 +371,7 @@ def test_each_pair_is_a_chapter_and_the_yardstick_loaded_at_the_same_time(tmp_pa
     monkeypatch.setattr(bench, "ROUNDS", 2)
     monkeypatch.setattr(bench, "OUT", tmp_path)
     ratios = {}
-    monkeypatch.setattr(bench, "pairs_table", lambda pairs: ratios.update(pairs))
+    monkeypatch.setattr(bench, "pairs_table", lambda pairs, *_: ratios.update(pairs))
     bench.run_pairs()
     assert len(calls) == 2 * plan_size
     for load in bench.TARGET_LOADS:
@@ -447,6 +447,75 @@ def test_pairs_c1_on_one_cpu_is_one_error_line_before_anything_runs(monkeypatch,
     assert str(exit_.value) == ("error: BENCH_ONLY=pairs-c1 puts the two servers of a pair on "
                                 "two CPUs; this machine gives us one")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_switch_counter_counts_on_the_cpus_the_load_runs_on():
+    # Pinned to one CPU: CPU 0 only (the server and its load generator are
+    # there); left to the scheduler: every CPU. Each event as the kernel
+    # names it, the two tlb:tlb_flush counts told apart by their filters.
+    pinned, left = (bench.switch_counter(load) for load in (("rr", 16, 1), ("rr", 16, None)))
+    assert pinned[:5] == ["perf", "stat", "-x,", "-C", "0"] and left[:4] == ["perf", "stat", "-x,", "-a"]
+    assert pinned[-1] == left[-1] == "--"
+    assert pinned[5:-1] == left[4:-1] == [
+        "-e", "sched:sched_switch",
+        "-e", "tlb:tlb_flush", "--filter", "reason == 0",
+        "-e", "tlb:tlb_flush", "--filter", "reason == 0 && pages != 0"]
+
+
+def test_switch_counts_reads_perf_stat_in_the_order_of_its_events():
+    err = ("1000,,sched:sched_switch,224804202,100.00,,\n"
+           "700,,tlb:tlb_flush,224804402,100.00,,\n"
+           "300,,tlb:tlb_flush,224804359,100.00,,\n")
+    assert bench.switch_counts(err) == {"switches": 1000, "address_space": 700, "tlb_flushed": 300}
+    with pytest.raises(bench.HarnessError, match="counted 2 events, not 3"):
+        bench.switch_counts(err.rsplit("300", 1)[0])
+
+
+def test_switches_counts_every_server_at_every_load_and_prints_the_medians(
+        tmp_path, monkeypatch, capsys):
+    # A fake count_switches: 05 flushes the TLB once a request in round 1
+    # and twice in round 2, so its median is 1.5; every other server never.
+    rounds_seen = []
+
+    class FakeServer:
+        def __init__(self, argv, **_):
+            self.proc = subprocess.Popen(["sleep", "30"])
+            self.name = argv[0]
+
+        def wait_ready(self):
+            pass
+
+        def stop(self, timeout):
+            self.proc.kill()
+            self.proc.wait()
+
+    def fake_count(server, load):
+        rounds_seen.append((server.name, load))
+        round_ = rounds_seen.count((server.name, load))
+        flushed = float(round_) if "05_forking" in server.name else 0.0
+        return {"switches": 2.0, "address_space": 1.5, "tlb_flushed": flushed}
+
+    monkeypatch.setattr(bench, "Server", FakeServer)
+    monkeypatch.setattr(bench, "count_switches", fake_count)
+    monkeypatch.setattr(bench, "ROUNDS", 2)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    bench.run_switches()
+    assert len(rounds_seen) == 2 * len(bench.SWITCH_SERVERS) * len(bench.SWITCH_LOADS)
+    lines = capsys.readouterr().out.splitlines()
+    rows = {(line.split()[0], bench.label(load)): line for line in lines
+            for load in bench.SWITCH_LOADS if f" {bench.label(load)} " in f"{line} "
+            and len(line.split()) == len(bench.label(load).split()) + 5}
+    assert len(rows) == len(bench.SWITCH_SERVERS) * len(bench.SWITCH_LOADS)
+    for (name, _), line in rows.items():
+        assert line.split()[-4:] == ["2", "2.000", "1.500", "1.500" if name == "05_forking" else "0.000"]
+    with open(tmp_path / "switches.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rounds_seen)
+
+
+def test_the_switch_loads_are_one_and_sixteen_clients_on_one_cpu_and_sixteen_left_alone():
+    assert bench.SWITCH_LOADS == [("rr", 1, 1), ("rr", 16, 1), ("rr", 16, None)]
+    assert [name for name, _, _ in bench.SWITCH_SERVERS] == [
+        "blocking_echo", "04_threading", "05_forking", "06_thread_pool"]
 
 
 def test_the_pairs_table_gives_each_row_its_median_interval_and_spread(capsys):
