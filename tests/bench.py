@@ -54,6 +54,8 @@ blocking yardstick at the same time, each with a load generator of its
 own (run_pairs): whatever state the host is in, both are measured in it.
 BENCH_ONLY=targets-c1 and BENCH_ONLY=pairs-c1 do the targets run and the
 pairs at one client, for every TCP chapter (C1_TARGETS, PAIRS_C1_TARGETS).
+BENCH_ONLY=switches counts the context switches per request that change
+the address space, and those that flush the whole TLB (run_switches).
 BENCH_ONLY=aftermath times a server just after a run under perf stat -p,
 and just after a run without (run_aftermath). BENCH_PLACEMENT=1cpu, with
 BENCH_ONLY=targets, pins every server and its load generator to one CPU
@@ -174,6 +176,8 @@ DESIGN_TABLE = [
 # BENCH_ONLY=pairs runs each of them at the same time as the yardstick
 # (run_pairs; about 25 s a round: BENCH_ROUNDS=30).
 # BENCH_ONLY=aftermath: see AFTERMATH.
+# BENCH_ONLY=targets-c1, =pairs-c1 and =switches: see C1_TARGETS,
+# PAIRS_C1_CSV and SWITCHES_CSV.
 ONLY = os.environ.get("BENCH_ONLY", "")
 RR16, RR64 = ("rr", 16, None), ("rr", 64, None)
 TARGET_LOADS = [RR16, RR64]

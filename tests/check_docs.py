@@ -63,10 +63,13 @@ COMMAND_SECONDS = 30  # the longest any one command may take
 READY_SECONDS = 10  # the longest a background command may take to print its lines
 MARK = "\x1eEND-OF-COMMAND"
 # What the long runs wrote: make bench, its BENCH_ONLY=designs, =targets,
-# =split, =pairs and =aftermath runs, make tsan-lost-signal.
+# =targets-c1, =split, =pairs, =pairs-c1, =switches and =aftermath runs,
+# make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
              "tests/bench/targets-1cpu-run.txt",
+             "tests/bench/targets-c1-run.txt", "tests/bench/pairs-c1-run.txt",
+             "tests/bench/switches-run.txt",
              "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",
              "tests/bench/aftermath-run.txt",
              "tests/tsan/last-run.txt"]

@@ -661,8 +661,9 @@ def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
     interval ends --intervals prints from each targets run, from the runs
     of each method pooled, the one-CPU run's, the one at one client, the
-    yardstick's run-to-run
-    spread it prints, and the split's, the pairs' and the aftermath's."""
+    yardstick's run-to-run spread it prints, and what the split, the
+    pairs (at 16 and 64 clients and at one), the aftermath and the
+    switches printed."""
     figures = set()
     for rounds in ([[run] for run in PERF_LAST + PERF_BEFORE] +
                    [PERF_LAST, PERF_BEFORE, ONE_CPU, AT_ONE_CLIENT]):
@@ -670,7 +671,8 @@ def quotable_figures():
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
                     for x in (cpu, speed)}
-    for run in ("split-run.txt", "pairs-run.txt", "aftermath-run.txt"):
+    for run in ("split-run.txt", "pairs-run.txt", "aftermath-run.txt", "pairs-c1-run.txt",
+                "switches-run.txt"):
         figures |= set(re.findall(r"\d\.\d{3}", (bench.OUT / run).read_text()))
     return figures
 
@@ -755,6 +757,15 @@ def test_a_chapter_readme_quotes_the_medians_the_kept_rounds_give(chapter, rows)
     expected = [f"{kept[row][i][0]:.2f}" for row in rows for i in (0, 1)]
     assert re.findall(r"(?<![\d.])\d\.\d\d(?![\d.])", sentence) == expected, sentence
     assert re.findall(r"(\d+) rounds", sentence) == [str(kept[rows[0]][2])], sentence
+
+
+@pytest.mark.parametrize("chapter", ["04_threading", "05_forking", "06_thread_pool"])
+def test_a_chapter_readme_quotes_only_3_decimal_figures_a_kept_run_gives(chapter):
+    # Their prose quotes the pairs' and the switches' counts to 3 decimals
+    # (1.108, 1.091): each one --intervals or a kept run printed.
+    text = prose((ROOT / chapter / "README.md").read_text())
+    quoted = re.findall(r"(?<![\d.])\d\.\d{3}(?!\d)", text)
+    assert [q for q in quoted if q not in quotable_figures()] == []
 
 
 # A figure as a run's table prints it: a count with thousands separators
