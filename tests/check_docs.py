@@ -67,7 +67,7 @@ MARK = "\x1eEND-OF-COMMAND"
 # make tsan-lost-signal.
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
-             "tests/bench/targets-1cpu-run.txt",
+             "tests/bench/targets-1cpu-run.txt", "tests/bench/targets-1cpu-xeon-run.txt",
              "tests/bench/targets-c1-run.txt", "tests/bench/pairs-c1-run.txt",
              "tests/bench/switches-run.txt",
              "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",

@@ -654,6 +654,7 @@ PERF_LAST = [bench.OUT / name for name in
              ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv")]
 PERF_BEFORE = [bench.OUT / "targets-3e91909.csv", bench.OUT / "targets-d115516.csv"]
 ONE_CPU = [bench.OUT / "targets-1cpu.csv"]  # BENCH_PLACEMENT=1cpu
+ONE_CPU_XEON = [bench.OUT / "targets-1cpu-xeon.csv"]  # the same, on the Intel host
 AT_ONE_CLIENT = [bench.OUT / "targets-c1.csv"]  # BENCH_ONLY=targets-c1
 
 
@@ -666,7 +667,7 @@ def quotable_figures():
     switches printed."""
     figures = set()
     for rounds in ([[run] for run in PERF_LAST + PERF_BEFORE] +
-                   [PERF_LAST, PERF_BEFORE, ONE_CPU, AT_ONE_CLIENT]):
+                   [PERF_LAST, PERF_BEFORE, ONE_CPU, ONE_CPU_XEON, AT_ONE_CLIENT]):
         figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
