@@ -1023,9 +1023,11 @@ PAIRS_CSV = "pairs.csv"
 # BENCH_ONLY=pairs-c1: the same at one client, for the CPU per request
 # target there (C1_TARGETS). Run one after the other on one CPU, the
 # yardstick lands 0.152 from its run before (--intervals tests/bench/targets-c1.csv), too much
-# for a 5% target in 15 rounds. A pair at one client, each server with its
-# load generator on a CPU of its own, shares the host's state as the pairs
-# at 16 and 64 clients do; the two servers swap CPUs every round. The
+# for a 5% target in 15 rounds. A pair at one client puts each server with
+# its load generator on a CPU of its own, and the two swap CPUs every
+# round. Measured, it does not cancel the host's noise as the pairs at 16
+# and 64 clients do: the yardstick against itself moves 0.104 a round
+# (pairs-c1-run.txt), against 0.033 at 16 clients. The
 # placement across two CPUs needs two for each server of a pair: four,
 # which a 2-core machine has not, so it is not paired. About 30 s a round.
 PAIRS_C1_CSV = "pairs-c1.csv"
@@ -1231,23 +1233,31 @@ def switch_counts(stderr):
     counts = [int(line.split(",")[0]) for line in stderr.splitlines()
               if len(line.split(",")) > 2 and line.split(",")[0].isdigit()]
     if len(counts) != len(SWITCH_EVENTS):
+        said = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
         raise HarnessError(f"perf stat counted {len(counts)} events, not {len(SWITCH_EVENTS)}: "
-                           + stderr.strip().splitlines()[-1] if stderr.strip() else "no output")
+                           f"{said}")
     return dict(zip([name for name, _, _ in SWITCH_EVENTS], counts))
 
 
 def count_switches(server, load):
     """One warm-up run of the load, then one under switch_counter: the
-    counts per request, {name: per request} (the load generator pinned
-    with the server, as pinned_load pins them)."""
+    counts per request, {name: per request}. A load pinned to one CPU
+    pins the server and the load generator to CPU 0 while it runs, as
+    pinned_load does, and lets the server go after: the next load may be
+    one left to the scheduler."""
     mode, concurrency, cpus = load
     pinned_load(server, load)(1)
+    everywhere = os.sched_getaffinity(0)
     if cpus:
         pin(server.proc.pid, {0})
-    result = subprocess.run(
-        switch_counter(load) + loadgen_argv(server, mode, concurrency, DURATION),
-        capture_output=True, text=True, timeout=DURATION + 60,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if cpus else None)
+    try:
+        result = subprocess.run(
+            switch_counter(load) + loadgen_argv(server, mode, concurrency, DURATION),
+            capture_output=True, text=True, timeout=DURATION + 60,
+            preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if cpus else None)
+    finally:
+        if cpus:
+            pin(server.proc.pid, everywhere)
     if result.returncode != 0:
         raise HarnessError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
                            else f"perf stat exited with {result.returncode}")

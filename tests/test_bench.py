@@ -469,6 +469,39 @@ def test_switch_counts_reads_perf_stat_in_the_order_of_its_events():
     assert bench.switch_counts(err) == {"switches": 1000, "address_space": 700, "tlb_flushed": 300}
     with pytest.raises(bench.HarnessError, match="counted 2 events, not 3"):
         bench.switch_counts(err.rsplit("300", 1)[0])
+    with pytest.raises(bench.HarnessError, match="^perf stat counted 0 events, not 3: no output$"):
+        bench.switch_counts("")
+
+
+def test_a_load_pinned_to_one_cpu_lets_the_server_go_after_it_is_counted(monkeypatch):
+    # The loads run one after the other against one server: the one left
+    # to the scheduler must not find it still pinned to CPU 0 by the last.
+    everywhere = os.sched_getaffinity(0)
+    if len(everywhere) < 2:
+        pytest.skip("needs two CPUs to tell pinned from free")
+    server = type("FakeServer", (), {})()
+    server.proc = subprocess.Popen(["sleep", "30"])
+    server.host, server.port = "127.0.0.1", 9
+    during = []
+
+    def fake_run(argv, **_):
+        during.append(os.sched_getaffinity(server.proc.pid))
+        return subprocess.CompletedProcess(
+            argv, 0, stdout="rr,16,64,2,1000,500,1,2,3,0,0\n",
+            stderr="4,,sched:sched_switch,1,100.00,,\n2,,tlb:tlb_flush,1,100.00,,\n"
+                   "1,,tlb:tlb_flush,1,100.00,,\n")
+
+    monkeypatch.setattr(bench, "pinned_load", lambda server, load: lambda seconds: None)
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    try:
+        for load in bench.SWITCH_LOADS:
+            counts = bench.count_switches(server, load)
+            assert counts == {"switches": 0.004, "address_space": 0.002, "tlb_flushed": 0.001}
+            assert os.sched_getaffinity(server.proc.pid) == everywhere, bench.label(load)
+    finally:
+        server.proc.kill()
+        server.proc.wait()
+    assert during == [{0} if cpus == 1 else everywhere for _, _, cpus in bench.SWITCH_LOADS]
 
 
 def test_switches_counts_every_server_at_every_load_and_prints_the_medians(
