@@ -66,6 +66,9 @@ rounds a BENCH_ONLY=targets run kept (tests/bench/targets.csv; several
 runs' files are pooled) and prints
 each target's median and interval to 3 decimals, each target decided on its
 own, where the run's table rounds to 2 and decides a row's two at once.
+`python3 tests/bench.py --design-targets [FILE ...]` reads the rounds of a
+design table run (tests/bench/designs.csv) and gives the pool issue's
+targets the same way, each round's ratio of two designs (DESIGN_TARGETS).
 
 Standard library only; gnuplot and iperf3 are Debian packages that `make
 bench` installs when it can (the table is printed without them).
@@ -596,11 +599,9 @@ def design_table(results, plan, first):
           f"{'design':<22} {'chapter':<30} {'lang':<6} {'conn/s':>8} {'CPU us/conn':>11} "
           f"{'ctx/conn':>8} {'calls/conn':>10} {'req/s':>8} {'CPU us/req':>10} "
           f"{'calls/req':>9} {'ctx/conn c=1':>12}")
-    figures = {}
     for index in range(first, len(plan)):
         chapter, args, design, loads, impl = plan[index]
         connect, rr, idle = (median_row(results[(index, load)]) for load in DESIGN_LOADS)
-        figures[(design, impl)] = (connect, rr, idle)
 
         def get(row, key, form):
             return form.format(row[key]) if row.get(key) not in (None, "") else "n/a"
@@ -617,27 +618,6 @@ def design_table(results, plan, first):
               f"{get(rr, 'per_second', '{:,.0f}'):>8} {cpu(rr):>10} "
               f"{get(rr, 'syscalls_per_req', '{:.2f}'):>9} "
               f"{get(idle, 'ctx_per_req', '{:.2f}'):>12}")
-    # The targets of the pool issue, checked against this run.
-    def value(design, impl, which, key):
-        row = figures.get((design, impl), ({}, {}, {}))[which]
-        if key == "cpu":
-            return (row["cpu_user_us"] + row["cpu_sys_us"]) if "cpu_user_us" in row else None
-        return row.get(key)
-    print()
-    for impl in ("cpp", "py"):
-        lang = "C++" if impl == "cpp" else "Python"
-        threads = value("thread per connection", impl, 0, "ctx_per_req")
-        fork_cpu = value("fork per connection", impl, 0, "cpu")
-        for design in ("pre-forked, block", "pre-forked, lock", "pre-threaded, block",
-                       "pre-threaded, lock"):
-            ctx = value(design, impl, 0, "ctx_per_req")
-            if ctx is not None and threads:
-                print(f"  {lang}: {design}: {ctx / threads:.2f}x the context switches per "
-                      f"connection of thread per connection (target <= 1.5x)")
-        for design, _, _ in DESIGN_TABLE:
-            if design.startswith("pre-") and fork_cpu and value(design, impl, 0, "cpu"):
-                print(f"  {lang}: {design}: {value(design, impl, 0, 'cpu') / fork_cpu:.2f}x "
-                      f"the CPU per connection of fork per connection (target <= 0.20x)")
 
 
 OUTPUT = []  # every line printed, written to tests/bench/last-run.txt at the end
@@ -674,13 +654,17 @@ def main():
     if sys.argv[1:2] == ["--intervals"]:
         intervals_table([Path(name) for name in sys.argv[2:]] or [OUT / "targets.csv"])
         return
+    if sys.argv[1:2] == ["--design-targets"]:
+        design_targets_table([Path(name) for name in sys.argv[2:]] or [OUT / "designs.csv"])
+        return
     if PLACEMENT not in ("", "1cpu"):
         sys.exit(f"error: BENCH_PLACEMENT={PLACEMENT}: the only placement is 1cpu")
     if PLACEMENT and ONLY != "targets":
         sys.exit("error: BENCH_PLACEMENT=1cpu places the targets run at 16 and 64 clients "
                  "only: add BENCH_ONLY=targets")
     if sys.argv[1:]:
-        sys.exit("usage: python3 tests/bench.py [--intervals [FILE ...]]  (make bench runs it)")
+        sys.exit("usage: python3 tests/bench.py [--intervals [FILE ...] | --design-targets "
+                 "[FILE ...]]  (make bench runs it)")
     if not sys.platform.startswith("linux"):
         sys.exit("make bench: its load generator and yardsticks use epoll, which only Linux "
                  "has; skipped here (make test runs everything else)")
@@ -798,6 +782,8 @@ def main():
     if ONLY != "designs":
         main_table(rows, iperf)
     design_table(results, plan, plan_size)
+    # The pool issue's targets, each round's ratio, from the rounds just kept.
+    design_targets_table([OUT / f"{prefix}.csv"])
     print(f"\nresults: tests/bench/{prefix}.csv"
           f"{'' if ONLY == 'designs' else ', chart: tests/bench/chart.png'} "
           f"({time.monotonic() - started:.0f} s)")
@@ -1504,6 +1490,92 @@ def intervals_table(paths):
         print("The yardstick, each run over the one just before it, standard deviation: " +
               "; ".join(f"{load} CPU/req {cpu:.3f}, req/s {speed:.3f} ({n} pairs)"
                         for load, (cpu, speed, n) in sorted(noise.items())))
+
+
+# The pool issue's targets, each a ratio of two designs of the design table
+# in one round (so that whatever drifts between rounds cancels), then the
+# median of the rounds with its interval, as --intervals does for the
+# yardstick's: (pool, what, divided by, key, at most). ctx/conn and CPU
+# per connection are those of the connect load at 16 clients.
+DESIGN_TARGETS = (
+    [(pool, "ctx/conn", "thread per connection", "ctx_per_req", 1.5)
+     for pool in ("pre-forked, block", "pre-forked, lock", "pre-threaded, block",
+                  "pre-threaded, lock")] +
+    [(design, "CPU/conn", "fork per connection", "cpu", 0.20)
+     for design, _, _ in DESIGN_TABLE if design.startswith("pre-")])
+
+
+def design_rounds(*paths):
+    """{(design, language, round): the connect c=16 row} from the rounds a
+    design table run kept (tests/bench/designs.csv; several runs' files are
+    pooled, their rounds told apart by file); exits with one error line if
+    a path is not such a file."""
+    rows = {}
+    for number, path in enumerate(paths):
+        try:
+            with open(path, newline="") as f:
+                for r in csv.DictReader(f):
+                    if (r["mode"], r["concurrency"]) == ("connect", "16"):
+                        rows[(r["design"], r["impl"], (number, r["round"]))] = r
+        except OSError as e:
+            sys.exit(f"error: {path}: {e.strerror}")
+        except KeyError as e:
+            sys.exit(f"error: {path}: not the rounds of a design table run (no column {e})")
+    return rows
+
+
+def design_figure(row, key):
+    """One figure of a design table row, None where the round has none (a
+    run that failed): CPU per connection (user + system), or a column."""
+    try:
+        if key == "cpu":
+            return float(row["cpu_user_us"]) + float(row["cpu_sys_us"])
+        return float(row[key])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def design_targets(*paths):
+    """{(design, language, figure): ((median, low, high) of the rounds'
+    ratios, rounds), or None where no round gives one} for each of
+    DESIGN_TARGETS in each language, from design_rounds(*paths)."""
+    rows = design_rounds(*paths)
+    rounds = sorted({key[2] for key in rows})
+    found = {}
+    for impl in ("cpp", "py"):
+        for design, what, base, key, _ in DESIGN_TARGETS:
+            ratios = []
+            for round_ in rounds:
+                over = design_figure(rows.get((design, impl, round_)), key)
+                under = design_figure(rows.get((base, impl, round_)), key)
+                if over is not None and under:
+                    ratios.append(over / under)
+            found[(design, impl, what)] = (median_interval(ratios), len(ratios)) if ratios else None
+    return found
+
+
+def design_targets_table(paths):
+    """`python3 tests/bench.py --design-targets [FILE ...]`: the pool
+    issue's targets from the rounds of a design table run (`BENCH_ONLY=
+    designs`, tests/bench/designs.csv unless FILEs), each round's ratio of
+    the two designs, then the median and its 95% interval and whether the
+    target is met (yes, no, or ?: inside the interval). Reads the files
+    only."""
+    found = design_targets(*paths)
+    table(f"{' + '.join(path.name for path in paths)}: the pools' targets at 16 clients, "
+          "each round's ratio; median [95% interval] of the rounds; met: yes, no, or ?",
+          f"{'design':<22} {'lang':<6} {'figure':<8} {'divided by':<22} {'rounds':>6}  "
+          f"{'ratio':>19} {'target':>6} {'met':>3}")
+    for impl in ("cpp", "py"):
+        for design, what, base, _, most in DESIGN_TARGETS:
+            lang = "C++" if impl == "cpp" else "Python"
+            if found[(design, impl, what)] is None:
+                print(f"{design:<22} {lang:<6} {what:<8} {base:<22} no rounds")
+                continue
+            ratio, rounds = found[(design, impl, what)]
+            print(f"{design:<22} {lang:<6} {what:<8} {base:<22} {rounds:>6}  "
+                  f"{ratio[0]:.3f} [{ratio[1]:.3f}-{ratio[2]:.3f}] "
+                  f"{'<=' + format(most, '.2f'):>6} {verdict(ratio, most=most):>3}")
 
 
 def at_least(least):

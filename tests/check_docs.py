@@ -68,8 +68,9 @@ MARK = "\x1eEND-OF-COMMAND"
 RUN_FILES = ["tests/bench/last-run.txt", "tests/bench/designs-run.txt",
              "tests/bench/targets-run.txt", "tests/bench/targets-perf-timed-run.txt",
              "tests/bench/targets-1cpu-run.txt", "tests/bench/targets-1cpu-xeon-run.txt",
-             "tests/bench/targets-c1-run.txt", "tests/bench/pairs-c1-run.txt",
-             "tests/bench/switches-run.txt",
+             "tests/bench/targets-c1-run.txt", "tests/bench/targets-c1-epyc-run.txt",
+             "tests/bench/pairs-c1-run.txt",
+             "tests/bench/switches-run.txt", "tests/bench/switches-epyc-run.txt",
              "tests/bench/split-run.txt", "tests/bench/pairs-run.txt",
              "tests/bench/aftermath-run.txt",
              "tests/tsan/last-run.txt"]

@@ -665,48 +665,133 @@ def test_intervals_gives_how_much_the_yardstick_moves_from_one_run_to_the_next(t
         "rr c=16 CPU/req 0.100, req/s 0.200 (3 pairs)")
 
 
-@pytest.mark.parametrize("content, error", [
-    (None, "No such file or directory"),
-    ("round,chapter,load\n1,04_threading,rr c=16\n", "not the rounds of a BENCH_ONLY=targets run"),
+@pytest.mark.parametrize("option, content, error", [
+    ("--intervals", None, "No such file or directory"),
+    ("--intervals", "round,chapter,load\n1,04_threading,rr c=16\n",
+     "not the rounds of a BENCH_ONLY=targets run"),
+    ("--design-targets", None, "No such file or directory"),
+    ("--design-targets", "round,chapter,load\n1,04_threading,rr c=16\n",
+     "not the rounds of a design table run"),
 ])
-def test_intervals_of_a_missing_or_foreign_file_is_one_error_line(tmp_path, content, error):
-    path = tmp_path / "targets.csv"
+def test_reading_a_missing_or_foreign_file_is_one_error_line(tmp_path, option, content, error):
+    path = tmp_path / "rounds.csv"
     if content is not None:
         path.write_text(content)
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "bench.py"), "--intervals",
-                           str(path)], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "bench.py"), option, str(path)],
+                          capture_output=True, text=True, timeout=30)
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr.startswith(f"error: {path}: ") and error in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def write_design_rounds(path, rows):
+    """A designs.csv of (round, design, impl, mode, concurrency, CPU user us,
+    CPU system us, context switches per connection) rows."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["round", "chapter", "design", "impl", "mode", "concurrency",
+                         "cpu_user_us", "cpu_sys_us", "ctx_per_req"])
+        for round_, design, impl, mode, concurrency, user, system, ctx in rows:
+            writer.writerow([round_, "xx", design, impl, mode, concurrency, user, system, ctx])
+
+
+def design_row(lines, design, lang, figure):
+    return next(line for line in lines
+                if line.startswith(f"{design} ") and f" {lang} " in line and f" {figure} " in line)
+
+
+def test_design_targets_divides_the_two_designs_of_each_round_then_takes_the_median(
+        tmp_path, capsys):
+    # 9 rounds: a thread per connection at 2.00 context switches per
+    # connection, 4.00 in round 9 (a slow round), and the lock pool at
+    # 3.00, 6.00 in round 9: each round's own ratio is 1.5, so the
+    # interval is [1.500-1.500]. Fork costs 300 + 100 us a connection, pass
+    # 60 + 20 in rounds 1-8 (0.20) and 100 + 20 in round 9 (0.30), which
+    # the interval (the 2nd value from each end of 9) leaves out.
+    rows = []
+    for r in range(1, 10):
+        slow = 2 if r == 9 else 1
+        rows += [(r, "thread per connection", "cpp", "connect", 16, 50, 50, 2.0 * slow),
+                 (r, "pre-forked, lock", "cpp", "connect", 16, 30, 30, 3.0 * slow),
+                 (r, "fork per connection", "cpp", "connect", 16, 300, 100, 5.0),
+                 (r, "pre-forked, pass", "cpp", "connect", 16, 100 if r == 9 else 60, 20, 4.0),
+                 (r, "pre-forked, pass", "cpp", "rr", 16, 1, 1, 1.0)]  # not the connect load
+    write_design_rounds(tmp_path / "designs.csv", rows)
+    bench.design_targets_table([tmp_path / "designs.csv"])
+    lines = capsys.readouterr().out.splitlines()
+    assert design_row(lines, "pre-forked, lock", "C++", "ctx/conn").split()[-5:] == [
+        "9", "1.500", "[1.500-1.500]", "<=1.50", "yes"]
+    assert design_row(lines, "pre-forked, pass", "C++", "CPU/conn").split()[-5:] == [
+        "9", "0.200", "[0.200-0.200]", "<=0.20", "yes"]
+    assert design_row(lines, "pre-forked, lock", "C++", "CPU/conn").split()[-4:] == [
+        "0.150", "[0.150-0.150]", "<=0.20", "yes"]
+    # a design the file has no rounds of says so, in both languages
+    assert design_row(lines, "pre-threaded, main", "C++", "CPU/conn").endswith("no rounds")
+    assert design_row(lines, "pre-forked, lock", "Python", "ctx/conn").endswith("no rounds")
+    assert len(lines) == 3 + 2 * len(bench.DESIGN_TARGETS)
+
+
+def test_design_targets_skips_a_round_that_lacks_either_figure(tmp_path, capsys):
+    # A round whose run failed keeps empty figures (run_design's rows);
+    # that round gives no ratio, and the others still do.
+    rows = [(r, "thread per connection", "py", "connect", 16, 1, 1, 2.0) for r in (1, 2, 3)]
+    rows += [(1, "pre-threaded, block", "py", "connect", 16, 1, 1, 2.2),
+             (2, "pre-threaded, block", "py", "connect", 16, 1, 1, ""),
+             (3, "pre-threaded, block", "py", "connect", 16, 1, 1, 4.0)]
+    write_design_rounds(tmp_path / "designs.csv", rows)
+    bench.design_targets_table([tmp_path / "designs.csv"])
+    row = design_row(capsys.readouterr().out.splitlines(), "pre-threaded, block", "Python",
+                     "ctx/conn")
+    assert row.split()[-5:] == ["2", "1.550", "[1.100-2.000]", "<=1.50", "?"]
+
+
+def test_design_targets_pools_several_runs_keeping_their_rounds_apart(tmp_path, capsys):
+    # Round 1 of one file is not round 1 of the other: each is divided
+    # within its own run (0.5 and 2.0 would be wrong; 1.0 twice is right).
+    write_design_rounds(tmp_path / "a.csv", [
+        (1, "thread per connection", "cpp", "connect", 16, 1, 1, 2.0),
+        (1, "pre-threaded, lock", "cpp", "connect", 16, 1, 1, 2.0)])
+    write_design_rounds(tmp_path / "b.csv", [
+        (1, "thread per connection", "cpp", "connect", 16, 1, 1, 4.0),
+        (1, "pre-threaded, lock", "cpp", "connect", 16, 1, 1, 4.0)])
+    bench.design_targets_table([tmp_path / "a.csv", tmp_path / "b.csv"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("a.csv + b.csv: ")
+    assert design_row(lines, "pre-threaded, lock", "C++", "ctx/conn").split()[-5:] == [
+        "2", "1.000", "[1.000-1.000]", "<=1.50", "yes"]
 
 
 # The targets runs kept in tests/bench/: those that count each server with
 # perf after its timed runs (the last is targets.csv), and the two before,
 # which counted it just before.
 PERF_LAST = [bench.OUT / name for name in
-             ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv")]
+             ("targets-2631436.csv", "targets-5071cd0.csv", "targets.csv", "targets-2348ac6.csv")]
 PERF_BEFORE = [bench.OUT / "targets-3e91909.csv", bench.OUT / "targets-d115516.csv"]
 ONE_CPU = [bench.OUT / "targets-1cpu.csv"]  # BENCH_PLACEMENT=1cpu
 ONE_CPU_XEON = [bench.OUT / "targets-1cpu-xeon.csv"]  # the same, on the Intel host
 AT_ONE_CLIENT = [bench.OUT / "targets-c1.csv"]  # BENCH_ONLY=targets-c1
+AT_ONE_CLIENT_EPYC = [bench.OUT / "targets-c1-epyc.csv"]  # the same, on the AMD host
 
 
 def quotable_figures():
     """Every figure to 3 decimals that the kept runs give: the medians and
     interval ends --intervals prints from each targets run, from the runs
     of each method pooled, the one-CPU run's, the one at one client, the
-    yardstick's run-to-run spread it prints, and what the split, the
-    pairs (at 16 and 64 clients and at one), the aftermath and the
-    switches printed."""
+    yardstick's run-to-run spread it prints, what --design-targets gives
+    from the design table's rounds, and what the split, the pairs (at 16
+    and 64 clients and at one), the aftermath and the switches printed."""
     figures = set()
     for rounds in ([[run] for run in PERF_LAST + PERF_BEFORE] +
-                   [PERF_LAST, PERF_BEFORE, ONE_CPU, ONE_CPU_XEON, AT_ONE_CLIENT]):
+                   [PERF_LAST, PERF_LAST[:3], PERF_BEFORE, ONE_CPU, ONE_CPU_XEON, AT_ONE_CLIENT,
+                    AT_ONE_CLIENT_EPYC, AT_ONE_CLIENT + AT_ONE_CLIENT_EPYC]):
         figures |= {f"{x:.3f}" for speed, cost, _ in bench.kept_rounds(*rounds).values()
                     for x in speed + cost}
         figures |= {f"{x:.3f}" for cpu, speed, _ in bench.yardstick_noise(*rounds).values()
                     for x in (cpu, speed)}
+    figures |= {f"{x:.3f}" for found in bench.design_targets(bench.OUT / "designs.csv").values()
+                if found for x in found[0]}
     for run in ("split-run.txt", "pairs-run.txt", "aftermath-run.txt", "pairs-c1-run.txt",
-                "switches-run.txt"):
+                "switches-run.txt", "switches-epyc-run.txt"):
         figures |= set(re.findall(r"\d\.\d{3}", (bench.OUT / run).read_text()))
     return figures
 
@@ -732,7 +817,7 @@ def test_the_top_readme_quotes_only_target_figures_the_kept_rounds_give():
     assert quoted, "the section quotes no figure: this test is looking in the wrong place"
     assert [q for q in quoted if q not in figures] == []
     # (Its other counts are of earlier runs: "With 20 rounds ...".)
-    counts = re.findall(r"(?:the median of|Its last run,) (\d+) rounds", section)
+    counts = re.findall(r"(?:the median of|Its third run,) (\d+) rounds", section)
     assert len(counts) == 2 and {int(n) for n in counts} == {n for _, _, n in kept.values()}
 
 

@@ -334,7 +334,9 @@ def test_a_signal_during_start_up_prints_no_traceback(chapter, impl, tmp_path):
 def made_by_hand(source):
     """The lines of a twin's source that instantiate a socketserver server
     class themselves: a call of socketserver.*Server, of a class the module
-    derives from one, or of a class made on the spot with type(...)."""
+    derives from one, or of a server class made on the spot with
+    type(name, bases, namespace), one of its bases a server. type(x)(...)
+    of any other kind, a copy of x's type, is not one."""
     tree = ast.parse(source)
     servers = set()
 
@@ -346,10 +348,14 @@ def made_by_hand(source):
     for node in tree.body:  # module-level classes, in the order they are made
         if isinstance(node, ast.ClassDef) and any(is_server(base) for base in node.bases):
             servers.add(node.name)
+    def is_server_made_on_the_spot(node):
+        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "type" and len(node.args) == 3
+                and isinstance(node.args[1], ast.Tuple)
+                and any(is_server(base) for base in node.args[1].elts))
+
     return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call) and (
-        is_server(node.func) or (isinstance(node.func, ast.Call)
-                                 and isinstance(node.func.func, ast.Name)
-                                 and node.func.func.id == "type"))]
+        is_server(node.func) or is_server_made_on_the_spot(node.func))]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -370,6 +376,12 @@ def test_made_by_hand_finds_each_way_of_making_a_server_by_hand():
     assert made_by_hand("type('S', (OneLineErrors, socketserver.TCPServer), {})(a, H)\n") == [1]
     assert made_by_hand("contract.make_server(type('S', (C, socketserver.UDPServer), {}),"
                         " args, H)\n") == []
+    # type(...) that makes no server is not one: a copy of an object's
+    # type, or a class on the spot with no server among its bases
+    assert made_by_hand("error = type(e)(str(e))\n") == []
+    assert made_by_hand("type('H', (socketserver.StreamRequestHandler,), {})(r, a, s)\n") == []
+    assert made_by_hand("class S(socketserver.TCPServer): pass\n"
+                        "type('T', (Mixin, S), {})(a, H)\n") == [2]
 
 
 ITERATIVE_CHAPTERS = present("01_raw_socket_echo", "02_sync_server", "03_stream_handler",
