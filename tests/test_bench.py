@@ -115,6 +115,38 @@ def test_each_chapter_is_divided_by_the_yardstick_runs_on_either_side(tmp_path, 
     assert first[0] != first[1]  # the second round starts one chapter later
 
 
+def test_a_design_table_run_prints_the_pools_targets_from_the_rounds_it_kept(tmp_path,
+                                                                             monkeypatch, capsys):
+    # BENCH_ONLY=designs: after the table, each round's ratios, read back
+    # from the designs.csv the run just wrote (--design-targets). A fake
+    # run_design: every design at 4.0 context switches and 40 us of CPU a
+    # connection, but a thread per connection at 2.0 and a fork at 400.
+    def fake_run_design(chapter, args, impl, loads):
+        ctx, cpu = (2.0, 40.0) if chapter == "04_threading" else (4.0, 40.0)
+        if chapter == "05_forking" and not args:
+            cpu = 400.0
+        return {load: {"per_second": 1000, "cpu_user_us": cpu / 2, "cpu_sys_us": cpu / 2,
+                       "ctx_per_req": ctx} for load in loads}
+
+    monkeypatch.setattr(bench, "run_design", fake_run_design)
+    monkeypatch.setattr(bench, "check_build", lambda: None)
+    monkeypatch.setattr(bench, "machine", lambda: "a test")
+    monkeypatch.setattr(bench, "ONLY", "designs")
+    monkeypatch.setattr(bench, "ROUNDS", 3)
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    monkeypatch.setattr(bench, "OUTPUT", [])
+    monkeypatch.setattr(sys, "argv", ["bench.py"])
+    bench.main()
+    lines = capsys.readouterr().out.splitlines()
+    title = next(i for i, line in enumerate(lines) if line.startswith("designs.csv: the pools'"))
+    assert title > next(i for i, line in enumerate(lines) if line.startswith("design "))
+    assert design_row(lines, "pre-forked, lock", "C++", "ctx/conn").split()[-5:] == [
+        "3", "2.000", "[2.000-2.000]", "<=1.50", "no"]
+    assert design_row(lines, "pre-forked, pass", "Python", "CPU/conn").split()[-5:] == [
+        "3", "0.100", "[0.100-0.100]", "<=0.20", "yes"]
+    assert (tmp_path / "designs-run.txt").read_text().count("designs.csv: the pools'") == 1
+
+
 def test_bench_placement_1cpu_pins_every_target_run_and_keeps_its_rounds_apart(tmp_path,
                                                                               monkeypatch):
     # BENCH_PLACEMENT=1cpu: every run of the targets, the yardstick's and
