@@ -823,6 +823,7 @@ def quotable_figures():
     figures |= {f"{x:.3f}" for found in bench.design_targets(bench.OUT / "designs.csv").values()
                 if found for x in found[0]}
     for run in ("split-run.txt", "pairs-run.txt", "aftermath-run.txt", "pairs-c1-run.txt",
+                "pairs-c1-epyc-run.txt",
                 "switches-run.txt", "switches-epyc-run.txt"):
         figures |= set(re.findall(r"\d\.\d{3}", (bench.OUT / run).read_text()))
     return figures
